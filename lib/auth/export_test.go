@@ -1,0 +1,10 @@
+package auth
+
+import "time"
+
+// SetJWKSMinInterval lets tests skip the refetch rate limit.
+func SetJWKSMinInterval(c *JWKSCache, d time.Duration) {
+	c.mu.Lock()
+	c.minInterval = d
+	c.mu.Unlock()
+}

@@ -1,0 +1,50 @@
+// Package config loads a service's settings from the environment. Every
+// service embeds Base and adds its own fields; defaults suit a local run.
+package config
+
+import (
+	"fmt"
+	"os"
+	"time"
+
+	"github.com/caarlos0/env/v11"
+)
+
+// Base holds the settings every service has.
+type Base struct {
+	// HTTPAddr is where the service listens; port 0 picks a free one.
+	HTTPAddr string `env:"HTTP_ADDR" envDefault:"127.0.0.1:0"`
+	// AdvertiseHost is the address other instances use to reach this one;
+	// empty means the host part of HTTPAddr.
+	AdvertiseHost string `env:"ADVERTISE_HOST"`
+	ConsulAddr    string `env:"CONSUL_HTTP_ADDR" envDefault:"127.0.0.1:8500"`
+	ConsulToken   string `env:"CONSUL_HTTP_TOKEN"`
+	// ConsulCheckInterval is how often Consul probes readiness.
+	ConsulCheckInterval time.Duration `env:"CONSUL_CHECK_INTERVAL" envDefault:"5s"`
+	LogLevel            string        `env:"LOG_LEVEL" envDefault:"info"`
+	// LokiPushURL, when set, receives a copy of every log line (Loki push API).
+	LokiPushURL string `env:"LOKI_PUSH_URL"`
+	// ServiceSecret is this service's client secret for service tokens.
+	ServiceSecret   string        `env:"SERVICE_SECRET"`
+	ShutdownTimeout time.Duration `env:"SHUTDOWN_TIMEOUT" envDefault:"15s"`
+	// MaxBodyBytes bounds every JSON request body.
+	MaxBodyBytes int64 `env:"MAX_BODY_BYTES" envDefault:"1048576"`
+}
+
+// Load fills a T from the environment.
+func Load[T any]() (T, error) {
+	var cfg T
+	if err := env.Parse(&cfg); err != nil {
+		return cfg, fmt.Errorf("config: %w", err)
+	}
+	return cfg, nil
+}
+
+// Hostname is the machine name used in instance IDs.
+func Hostname() string {
+	h, err := os.Hostname()
+	if err != nil || h == "" {
+		return "localhost"
+	}
+	return h
+}

@@ -1,0 +1,229 @@
+// Package discovery keeps a cached view of the healthy instances of each
+// service, fed by Consul blocking queries, and hands them out round-robin.
+// No service address is configured anywhere: everything is found here.
+package discovery
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"maps"
+	"net"
+	"slices"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	consul "github.com/hashicorp/consul/api"
+)
+
+// Instance is one healthy instance of a service.
+type Instance struct {
+	ID      string
+	Service string
+	Address string // host:port
+	Meta    map[string]string
+}
+
+// ErrNoInstances means the service has no passing instance right now.
+var ErrNoInstances = errors.New("no healthy instances")
+
+// Resolver watches services in Consul.
+type Resolver struct {
+	client *consul.Client
+	ctx    context.Context
+	log    *slog.Logger
+
+	mu       sync.Mutex
+	watches  map[string]*watch
+	onChange []func(service string, instances []Instance)
+}
+
+type watch struct {
+	ready chan struct{} // closed after the first answer from Consul
+	once  sync.Once
+	next  atomic.Uint64
+
+	mu        sync.RWMutex
+	instances []Instance
+}
+
+// New returns a resolver whose watches live until ctx ends.
+func New(ctx context.Context, client *consul.Client, log *slog.Logger) *Resolver {
+	return &Resolver{client: client, ctx: ctx, log: log, watches: map[string]*watch{}}
+}
+
+// OnChange registers fn, called with a service's new instance list after
+// every change (the gateway rebuilds its routes from it).
+func (r *Resolver) OnChange(fn func(service string, instances []Instance)) {
+	r.mu.Lock()
+	r.onChange = append(r.onChange, fn)
+	r.mu.Unlock()
+}
+
+// Instances returns the current healthy instances of service, waiting (up to
+// ctx) for the first answer from Consul if the service is new to us.
+func (r *Resolver) Instances(ctx context.Context, service string) ([]Instance, error) {
+	w := r.watch(service)
+	select {
+	case <-w.ready:
+	case <-ctx.Done():
+		return nil, fmt.Errorf("discover %s: %w", service, ctx.Err())
+	}
+	w.mu.RLock()
+	defer w.mu.RUnlock()
+	return w.instances, nil
+}
+
+// Pick returns the next healthy instance of service, round-robin; avoid lists
+// instance IDs to skip when others exist (a retry should try another one).
+func (r *Resolver) Pick(ctx context.Context, service string, avoid ...string) (Instance, error) {
+	inst, err := r.Instances(ctx, service)
+	if err != nil {
+		return Instance{}, err
+	}
+	if len(inst) == 0 {
+		return Instance{}, fmt.Errorf("discover %s: %w", service, ErrNoInstances)
+	}
+	w := r.watch(service)
+	n := w.next.Add(1)
+	for i := range inst {
+		cand := inst[(int(n)+i)%len(inst)]
+		if !slices.Contains(avoid, cand.ID) {
+			return cand, nil
+		}
+	}
+	return inst[int(n)%len(inst)], nil
+}
+
+// Watch starts following service without waiting for it.
+func (r *Resolver) Watch(service string) { r.watch(service) }
+
+func (r *Resolver) watch(service string) *watch {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if w, ok := r.watches[service]; ok {
+		return w
+	}
+	w := &watch{ready: make(chan struct{})}
+	r.watches[service] = w
+	go r.follow(service, w)
+	return w
+}
+
+// follow runs one blocking query after another; on errors it backs off but
+// keeps the last known instances (Consul being briefly away is no reason to
+// forget healthy services).
+func (r *Resolver) follow(service string, w *watch) {
+	var index uint64
+	backoff := 250 * time.Millisecond
+	for r.ctx.Err() == nil {
+		opts := (&consul.QueryOptions{WaitIndex: index, WaitTime: 30 * time.Second}).WithContext(r.ctx)
+		entries, meta, err := r.client.Health().Service(service, "", true, opts)
+		if err != nil {
+			if r.ctx.Err() != nil {
+				return
+			}
+			r.log.Warn("consul health query failed", "service", service, "err", err.Error())
+			select {
+			case <-time.After(backoff):
+			case <-r.ctx.Done():
+				return
+			}
+			backoff = min(backoff*2, 5*time.Second)
+			continue
+		}
+		backoff = 250 * time.Millisecond
+		// Consul may return an index that goes backwards; start over then.
+		if meta.LastIndex < index {
+			index = 0
+		} else {
+			index = meta.LastIndex
+		}
+		inst := toInstances(service, entries)
+		w.mu.Lock()
+		changed := !sameInstances(w.instances, inst)
+		w.instances = inst
+		w.mu.Unlock()
+		w.once.Do(func() { close(w.ready) })
+		if changed {
+			r.mu.Lock()
+			fns := slices.Clone(r.onChange)
+			r.mu.Unlock()
+			for _, fn := range fns {
+				fn(service, inst)
+			}
+		}
+	}
+}
+
+func toInstances(service string, entries []*consul.ServiceEntry) []Instance {
+	out := make([]Instance, 0, len(entries))
+	for _, e := range entries {
+		addr := e.Service.Address
+		if addr == "" {
+			addr = e.Node.Address
+		}
+		out = append(out, Instance{
+			ID: e.Service.ID, Service: service,
+			Address: net.JoinHostPort(addr, strconv.Itoa(e.Service.Port)),
+			Meta:    e.Service.Meta,
+		})
+	}
+	slices.SortFunc(out, func(a, b Instance) int {
+		if a.ID < b.ID {
+			return -1
+		}
+		if a.ID > b.ID {
+			return 1
+		}
+		return 0
+	})
+	return out
+}
+
+func sameInstances(a, b []Instance) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i].ID != b[i].ID || a[i].Address != b[i].Address || !maps.Equal(a[i].Meta, b[i].Meta) {
+			return false
+		}
+	}
+	return true
+}
+
+// WatchCatalog follows the list of registered service names and starts a
+// watch for each, so OnChange callbacks see every service (the gateway).
+func (r *Resolver) WatchCatalog() {
+	go func() {
+		var index uint64
+		for r.ctx.Err() == nil {
+			opts := (&consul.QueryOptions{WaitIndex: index, WaitTime: 30 * time.Second}).WithContext(r.ctx)
+			services, meta, err := r.client.Catalog().Services(opts)
+			if err != nil {
+				if r.ctx.Err() != nil {
+					return
+				}
+				r.log.Warn("consul catalog query failed", "err", err.Error())
+				select {
+				case <-time.After(time.Second):
+				case <-r.ctx.Done():
+					return
+				}
+				continue
+			}
+			if meta.LastIndex < index {
+				index = 0
+			} else {
+				index = meta.LastIndex
+			}
+			for name := range services {
+				r.Watch(name)
+			}
+		}
+	}()
+}

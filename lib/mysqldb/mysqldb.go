@@ -1,0 +1,113 @@
+// Package mysqldb opens a service's MySQL database and applies its embedded
+// goose migrations. The SQL used across the platform runs on MySQL 8 and
+// MariaDB 10.11 alike (no RETURNING, no CHECK-dependent logic).
+package mysqldb
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"io/fs"
+	"time"
+
+	"github.com/go-sql-driver/mysql"
+	"github.com/pressly/goose/v3"
+)
+
+// Open connects with settings the services share (UTC, parsed times) and
+// waits, up to ctx, for the server to answer: at start-up the database may
+// still be coming up.
+func Open(ctx context.Context, dsn string) (*sql.DB, error) {
+	cfg, err := mysql.ParseDSN(dsn)
+	if err != nil {
+		return nil, fmt.Errorf("parse MYSQL_DSN: %w", err)
+	}
+	cfg.ParseTime = true
+	cfg.Loc = time.UTC
+	cfg.MultiStatements = true
+	if cfg.Params == nil {
+		cfg.Params = map[string]string{}
+	}
+	cfg.Params["time_zone"] = "'+00:00'"
+	connector, err := mysql.NewConnector(cfg)
+	if err != nil {
+		return nil, fmt.Errorf("mysql connector: %w", err)
+	}
+	db := sql.OpenDB(connector)
+	db.SetMaxOpenConns(25)
+	db.SetMaxIdleConns(25)
+	db.SetConnMaxLifetime(5 * time.Minute)
+	backoff := 100 * time.Millisecond
+	for {
+		err := db.PingContext(ctx)
+		if err == nil {
+			return db, nil
+		}
+		if permanentConnError(err) {
+			db.Close()
+			return nil, fmt.Errorf("mysql: %w", err)
+		}
+		select {
+		case <-ctx.Done():
+			db.Close()
+			return nil, fmt.Errorf("mysql not reachable: %w", errors.Join(err, ctx.Err()))
+		case <-time.After(backoff):
+		}
+		backoff = min(backoff*2, 2*time.Second)
+	}
+}
+
+// permanentConnError: waiting will not fix bad credentials or a missing database.
+func permanentConnError(err error) bool {
+	var me *mysql.MySQLError
+	if !errors.As(err, &me) {
+		return false
+	}
+	switch me.Number {
+	case 1044, 1045, 1049, 1193: // access denied, bad credentials, unknown database, unknown variable
+		return true
+	}
+	return false
+}
+
+// Migrate applies the migrations in fsys (the *.sql files at its root),
+// tracking them in table, so lib components and the service can each keep
+// their own migration history in one database.
+func Migrate(ctx context.Context, db *sql.DB, fsys fs.FS, table string) error {
+	p, err := goose.NewProvider(goose.DialectMySQL, db, fsys, goose.WithTableName(table))
+	if err != nil {
+		return fmt.Errorf("migrations %s: %w", table, err)
+	}
+	if _, err := p.Up(ctx); err != nil {
+		return fmt.Errorf("migrate %s: %w", table, err)
+	}
+	return nil
+}
+
+// IsDuplicate reports whether err is a unique-key violation.
+func IsDuplicate(err error) bool {
+	var me *mysql.MySQLError
+	return errors.As(err, &me) && me.Number == 1062
+}
+
+// InTx runs fn in a transaction, committing on nil and rolling back otherwise.
+func InTx(ctx context.Context, db *sql.DB, fn func(tx *sql.Tx) error) error {
+	tx, err := db.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("begin: %w", err)
+	}
+	if err := fn(tx); err != nil {
+		_ = tx.Rollback()
+		return err
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("commit: %w", err)
+	}
+	return nil
+}
+
+// Ping is a readiness check for db.
+func Ping(db *sql.DB) func(ctx context.Context) error {
+	return func(ctx context.Context) error { return db.PingContext(ctx) }
+}

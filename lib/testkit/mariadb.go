@@ -1,0 +1,135 @@
+package testkit
+
+import (
+	"context"
+	"crypto/rand"
+	"database/sql"
+	"encoding/hex"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"sync"
+	"testing"
+	"time"
+
+	_ "github.com/go-sql-driver/mysql"
+)
+
+// MariaDB is a throwaway server shared by the tests of one package.
+type MariaDB struct {
+	Port int
+	dir  string
+	proc *Proc
+	root *sql.DB
+}
+
+var (
+	mariaOnce sync.Once
+	maria     *MariaDB
+	mariaErr  error
+)
+
+// SharedMariaDB starts (once per test binary) a MariaDB server with its own
+// data directory; Main stops it and removes the directory.
+func SharedMariaDB(t testing.TB) *MariaDB {
+	t.Helper()
+	mariaOnce.Do(func() {
+		maria, mariaErr = retryStart(3, startMariaDB)
+		if mariaErr == nil {
+			atExit(maria.stop)
+		}
+	})
+	if mariaErr != nil {
+		t.Fatalf("mariadb: %v", mariaErr)
+	}
+	return maria
+}
+
+func startMariaDB() (*MariaDB, error) {
+	mariadbd, err := Binary("mariadbd")
+	if err != nil {
+		return nil, err
+	}
+	installDB, err := Binary("mariadb-install-db")
+	if err != nil {
+		return nil, err
+	}
+	dir, err := tempDir("mariadb")
+	if err != nil {
+		return nil, err
+	}
+	data := filepath.Join(dir, "data")
+	if os.Geteuid() == 0 {
+		// mariadbd refuses to run as root; --user=mysql needs a dir mysql owns.
+		_ = os.Chmod(dir, 0o777)
+	}
+	out, err := exec.Command(installDB, "--no-defaults", "--user=mysql", "--datadir="+data,
+		"--auth-root-authentication-method=normal", "--skip-test-db").CombinedOutput()
+	if err != nil {
+		os.RemoveAll(dir)
+		return nil, joinErr("mariadb-install-db", err, out)
+	}
+	port, err := FreePort()
+	if err != nil {
+		return nil, err
+	}
+	sock := filepath.Join(dir, "mysqld.sock")
+	proc, err := Start(dir, "mariadbd", mariadbd, []string{
+		"--no-defaults", "--user=mysql", "--datadir=" + data, "--socket=" + sock,
+		"--port=" + strconv.Itoa(port), "--bind-address=127.0.0.1", "--skip-log-bin",
+		"--skip-name-resolve", "--innodb-buffer-pool-size=64M", "--innodb-flush-log-at-trx-commit=2",
+		"--max-connections=500", "--log-error=" + filepath.Join(dir, "error.log"),
+	}, nil)
+	if err != nil {
+		os.RemoveAll(dir)
+		return nil, err
+	}
+	m := &MariaDB{Port: port, dir: dir, proc: proc}
+	root, err := sql.Open("mysql", fmt.Sprintf("root@tcp(127.0.0.1:%d)/?multiStatements=true", port))
+	if err != nil {
+		m.stop()
+		return nil, err
+	}
+	m.root = root
+	err = Until(context.Background(), 30*time.Second, proc, func(ctx context.Context) error { return root.PingContext(ctx) })
+	if err != nil {
+		log, _ := os.ReadFile(filepath.Join(dir, "error.log"))
+		m.stop()
+		return nil, fmt.Errorf("%w\n%s", err, log)
+	}
+	return m, nil
+}
+
+func (m *MariaDB) stop() {
+	if m.root != nil {
+		m.root.Close()
+	}
+	_ = m.proc.Stop(20 * time.Second)
+	os.RemoveAll(m.dir)
+}
+
+// NewDatabase creates an empty database with its own user and returns its
+// DSN; the database is dropped when the test ends.
+func (m *MariaDB) NewDatabase(t testing.TB) string {
+	t.Helper()
+	var b [6]byte
+	_, _ = rand.Read(b[:])
+	name := "t_" + hex.EncodeToString(b[:])
+	pass := hex.EncodeToString(b[:]) + "pw"
+	_, err := m.root.Exec(fmt.Sprintf(
+		"CREATE DATABASE %[1]s CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci; "+
+			"CREATE USER '%[1]s'@'127.0.0.1' IDENTIFIED BY '%[2]s'; "+
+			"GRANT ALL ON %[1]s.* TO '%[1]s'@'127.0.0.1';", name, pass))
+	if err != nil {
+		t.Fatalf("create database: %v", err)
+	}
+	t.Cleanup(func() {
+		_, _ = m.root.Exec(fmt.Sprintf("DROP DATABASE IF EXISTS %[1]s; DROP USER IF EXISTS '%[1]s'@'127.0.0.1';", name))
+	})
+	return fmt.Sprintf("%s:%s@tcp(127.0.0.1:%d)/%s?parseTime=true", name, pass, m.Port, name)
+}
+
+// Root returns a root connection (for assertions on raw tables).
+func (m *MariaDB) Root() *sql.DB { return m.root }

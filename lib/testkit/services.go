@@ -1,0 +1,116 @@
+package testkit
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+var (
+	buildMu  sync.Mutex
+	built    = map[string]string{}
+	buildDir string
+)
+
+// Build compiles the main package pkg (an import path such as
+// "hospital/svc/user") once per test binary and returns the binary's path.
+func Build(t testing.TB, pkg string) string {
+	t.Helper()
+	buildMu.Lock()
+	defer buildMu.Unlock()
+	if p, ok := built[pkg]; ok {
+		return p
+	}
+	if buildDir == "" {
+		d, err := tempDir("bin")
+		if err != nil {
+			t.Fatal(err)
+		}
+		buildDir = d
+		atExit(func() { os.RemoveAll(d) })
+	}
+	out := filepath.Join(buildDir, filepath.Base(pkg))
+	cmd := exec.Command("go", "build", "-o", out, pkg)
+	if b, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("go build %s: %v\n%s", pkg, err, b)
+	}
+	built[pkg] = out
+	return out
+}
+
+// Service is a platform service running as its own process.
+type Service struct {
+	*Proc
+	Name string
+	Addr string // host:port it listens on
+	URL  string
+	bin  string
+	env  []string
+	dir  string
+}
+
+// StartService runs bin as a service named name, registered in consul, with
+// extra env (KEY=VALUE), and waits until it is ready. It is stopped (SIGTERM)
+// when t ends.
+func StartService(t testing.TB, c *Consul, name, bin string, env ...string) *Service {
+	t.Helper()
+	s := &Service{Name: name, bin: bin, env: env, dir: t.TempDir()}
+	if err := s.start(c); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = s.Stop(15 * time.Second) })
+	return s
+}
+
+func (s *Service) start(c *Consul) error {
+	port, err := FreePort()
+	if err != nil {
+		return err
+	}
+	s.Addr = "127.0.0.1:" + strconv.Itoa(port)
+	s.URL = "http://" + s.Addr
+	env := append([]string{
+		"HTTP_ADDR=" + s.Addr,
+		"CONSUL_HTTP_ADDR=" + c.Addr,
+		"LOG_LEVEL=debug",
+		"CONSUL_CHECK_INTERVAL=1s",
+	}, s.env...)
+	p, err := Start(s.dir, s.Name+"-"+strconv.Itoa(port), s.bin, nil, env)
+	if err != nil {
+		return err
+	}
+	s.Proc = p
+	if err := Until(context.Background(), 60*time.Second, p, HTTPOK(s.URL+"/healthz/ready")); err != nil {
+		p.Kill()
+		return fmt.Errorf("%s: %w", s.Name, err)
+	}
+	// Ready is not enough: callers find it through Consul.
+	instance := fmt.Sprintf("%s-", s.Name)
+	return Until(context.Background(), 30*time.Second, p, func(ctx context.Context) error {
+		ids, err := c.Passing(ctx, s.Name)
+		if err != nil {
+			return err
+		}
+		for _, id := range ids {
+			if strings.HasPrefix(id, instance) && strings.HasSuffix(id, "-"+strconv.Itoa(port)) {
+				return nil
+			}
+		}
+		return fmt.Errorf("%s on port %d not passing in consul yet", s.Name, port)
+	})
+}
+
+// Restart starts the service again (new port) after Stop or Kill.
+func (s *Service) Restart(t testing.TB, c *Consul) {
+	t.Helper()
+	if err := s.start(c); err != nil {
+		t.Fatal(err)
+	}
+}
