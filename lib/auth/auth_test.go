@@ -18,7 +18,7 @@ import (
 	"hospital/lib/auth"
 )
 
-func newSigner(t *testing.T) (*auth.Signer, ed25519.PrivateKey) {
+func newSigner(t testing.TB) (*auth.Signer, ed25519.PrivateKey) {
 	t.Helper()
 	_, priv, err := ed25519.GenerateKey(rand.Reader)
 	if err != nil {

@@ -1,0 +1,488 @@
+package gateway
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/golang-jwt/jwt/v5"
+
+	"hospital/lib/auth"
+	"hospital/lib/routemeta"
+	"hospital/lib/testkit"
+)
+
+// TestGateway drives a gateway, built as main builds it, over real HTTP,
+// against upstreams registered in a real Consul agent.
+func TestGateway(t *testing.T) {
+	c := testkit.StartConsul(t)
+	cfg := testConfig(c)
+	cfg.MaxBodyBytes = 4096
+	cfg.CORSAllowedOrigins = []string{"https://app.example"}
+	cfg.DefaultRouteTimeout = 5 * time.Second
+	gw := startGateway(t, cfg)
+
+	signer, pub := newSigner(t)
+	var internalHits atomic.Int64
+	user := startUpstream(t, c, "user", []routemeta.Route{
+		{Pattern: "/api/v1/users/register/", Public: []string{"POST"}},
+		{Pattern: "/api/v1/users/login/", Public: []string{"POST"}},
+		{Pattern: "/api/v1/users/password/reset/", Public: []string{"POST"}},
+		{Pattern: "/api/v1/users/password/reset/confirm/", Public: []string{"POST"}},
+		{Pattern: "/api/v1/users/*"},
+	}, userStub(signer, &internalHits))
+	waitStatus(t, http.MethodPost, gw.URL+"/api/v1/users/register/", http.StatusOK)
+
+	patient := sign(t, signer, auth.Identity{UserID: 7, Role: auth.RolePatient}, time.Hour)
+	bearer := "Bearer " + patient
+
+	t.Run("routes follow registrations", func(t *testing.T) {
+		url := gw.URL + "/api/v1/echo/anything"
+		resp, body := call(t, http.MethodGet, url, nil)
+		problemBody(t, resp, body, http.StatusNotFound)
+
+		u := startUpstream(t, c, "echo", []routemeta.Route{{Pattern: "/api/v1/echo/*", Public: []string{"GET"}}}, echo("echo"))
+		waitServedBy(t, url, "echo")
+
+		u.deregister(t)
+		waitStatus(t, http.MethodGet, url, http.StatusNotFound)
+		resp, body = call(t, http.MethodGet, url, nil)
+		problemBody(t, resp, body, http.StatusNotFound)
+	})
+
+	t.Run("most specific route wins, duplicates deterministic", func(t *testing.T) {
+		startUpstream(t, c, "spec-c", []routemeta.Route{
+			{Pattern: "/api/v1/spec/items/special/", Public: []string{"GET"}},
+			{Pattern: "/api/v1/spec/c-only/", Public: []string{"GET"}},
+		}, echo("spec-c"))
+		waitServedBy(t, gw.URL+"/api/v1/spec/items/special/", "spec-c")
+
+		startUpstream(t, c, "spec-a", []routemeta.Route{{Pattern: "/api/v1/spec/*", Public: []string{"GET"}}}, echo("spec-a"))
+		startUpstream(t, c, "spec-b", []routemeta.Route{
+			{Pattern: "/api/v1/spec/items/{}/", Public: []string{"GET"}},
+			{Pattern: "/api/v1/spec/items/special/", Public: []string{"GET"}},
+		}, echo("spec-b"))
+		waitServedBy(t, gw.URL+"/api/v1/spec/anything/else", "spec-a")
+		waitServedBy(t, gw.URL+"/api/v1/spec/items/42/", "spec-b")
+
+		for path, want := range map[string]string{
+			"/api/v1/spec/items/special/": "spec-b", // same pattern as spec-c: the first name wins
+			"/api/v1/spec/items/42/":      "spec-b", // {} beats the prefix
+			"/api/v1/spec/items/42/x":     "spec-a",
+			"/api/v1/spec/c-only/":        "spec-c",
+			"/api/v1/spec/items/":         "spec-a",
+		} {
+			resp, body := call(t, http.MethodGet, gw.URL+path, nil)
+			if got := resp.Header.Get("X-Upstream"); resp.StatusCode != http.StatusOK || got != want {
+				t.Errorf("GET %s: %d from %q, want 200 from %q: %s", path, resp.StatusCode, got, want, body)
+			}
+		}
+	})
+
+	t.Run("forwards request and answer as is", func(t *testing.T) {
+		startUpstream(t, c, "relay", []routemeta.Route{{Pattern: "/api/v1/relay/*"}}, echo("relay"))
+		waitStatus(t, http.MethodGet, gw.URL+"/api/v1/relay/x", http.StatusOK, "Authorization", bearer)
+
+		resp, body := call(t, http.MethodPost, gw.URL+"/api/v1/relay/items/?status=201&q=a%20b",
+			strings.NewReader(`{"a":1}`),
+			"Authorization", bearer,
+			"Content-Type", "application/json",
+			"X-Request-ID", "client-req-0001",
+			"X-On-Behalf-Of", "999",
+			"X-Caller-Service", "billing",
+			"Connection", "X-Hop",
+			"X-Hop", "secret",
+			"X-Custom", "kept",
+			"X-Forwarded-For", "6.6.6.6",
+			"Idempotency-Key", "k-1",
+		)
+		if resp.StatusCode != http.StatusCreated {
+			t.Fatalf("status %d, want the upstream's 201: %s", resp.StatusCode, body)
+		}
+		if resp.Header.Get("X-Upstream") != "relay" || resp.Header.Get("X-Request-ID") != "client-req-0001" {
+			t.Errorf("answer headers not relayed: %v", resp.Header)
+		}
+		var got echoed
+		if err := json.Unmarshal(body, &got); err != nil {
+			t.Fatal(err)
+		}
+		h := got.Header
+		checks := map[string][2]string{
+			"method":            {got.Method, "POST"},
+			"path":              {got.Path, "/api/v1/relay/items/"},
+			"query":             {got.Query, "status=201&q=a%20b"},
+			"body":              {got.Body, `{"a":1}`},
+			"Authorization":     {h.Get("Authorization"), bearer},
+			"X-Request-ID":      {h.Get("X-Request-ID"), "client-req-0001"},
+			"X-On-Behalf-Of":    {h.Get("X-On-Behalf-Of"), ""},
+			"X-Caller-Service":  {h.Get("X-Caller-Service"), "gateway"},
+			"X-Hop":             {h.Get("X-Hop"), ""},
+			"X-Custom":          {h.Get("X-Custom"), "kept"},
+			"Idempotency-Key":   {h.Get("Idempotency-Key"), "k-1"},
+			"X-Forwarded-For":   {h.Get("X-Forwarded-For"), "127.0.0.1"},
+			"X-Forwarded-Proto": {h.Get("X-Forwarded-Proto"), "http"},
+			"X-Forwarded-Host":  {h.Get("X-Forwarded-Host"), strings.TrimPrefix(gw.URL, "http://")},
+		}
+		for name, c := range checks {
+			if c[0] != c[1] {
+				t.Errorf("upstream saw %s %q, want %q", name, c[0], c[1])
+			}
+		}
+
+		// Without a client request ID the gateway mints one and passes it on.
+		resp, body = call(t, http.MethodGet, gw.URL+"/api/v1/relay/items/", nil, "Authorization", bearer)
+		if err := json.Unmarshal(body, &got); err != nil {
+			t.Fatal(err)
+		}
+		id := resp.Header.Get("X-Request-ID")
+		if id == "" || got.Header.Get("X-Request-ID") != id {
+			t.Errorf("request id: answer %q, upstream saw %q", id, got.Header.Get("X-Request-ID"))
+		}
+	})
+
+	t.Run("tokens", func(t *testing.T) {
+		other, _ := newSigner(t)
+		valid := jwt.MapClaims{
+			"iss": auth.DefaultIssuer, "aud": auth.DefaultAudience, "sub": "7", "role": auth.RoleAdmin,
+			"iat": time.Now().Unix(), "exp": time.Now().Add(time.Hour).Unix(),
+		}
+		none := jwt.NewWithClaims(jwt.SigningMethodNone, valid)
+		none.Header["kid"] = auth.KeyID(pub)
+		noneTok, err := none.SignedString(jwt.UnsafeAllowNoneSignatureType)
+		if err != nil {
+			t.Fatal(err)
+		}
+		hs := jwt.NewWithClaims(jwt.SigningMethodHS256, valid)
+		hs.Header["kid"] = auth.KeyID(pub)
+		hsTok, err := hs.SignedString([]byte(pub))
+		if err != nil {
+			t.Fatal(err)
+		}
+		tampered := patient[:len(patient)-4] + "AAAA"
+		if tampered == patient {
+			tampered = patient[:len(patient)-4] + "BBBB"
+		}
+		bad := map[string]string{
+			"garbage":        "Bearer not.a.token",
+			"alg none":       "Bearer " + noneTok,
+			"HS256 with key": "Bearer " + hsTok,
+			"expired":        "Bearer " + sign(t, signer, auth.Identity{UserID: 7, Role: auth.RolePatient}, -time.Hour),
+			"unknown key":    "Bearer " + sign(t, other, auth.Identity{UserID: 7, Role: auth.RolePatient}, time.Hour),
+			"tampered":       "Bearer " + tampered,
+			"not bearer":     "Basic dXNlcjpwYXNz",
+		}
+		protected := gw.URL + "/api/v1/users/me/"
+		publicURL := gw.URL + "/api/v1/users/register/"
+		before := user.hits.Load()
+
+		resp, body := call(t, http.MethodGet, protected, nil)
+		problemBody(t, resp, body, http.StatusUnauthorized)
+		if !strings.HasPrefix(resp.Header.Get("WWW-Authenticate"), "Bearer") {
+			t.Errorf("401 without WWW-Authenticate: %v", resp.Header)
+		}
+		for name, h := range bad {
+			resp, body := call(t, http.MethodGet, protected, nil, "Authorization", h)
+			problemBody(t, resp, body, http.StatusUnauthorized)
+			if !strings.HasPrefix(resp.Header.Get("WWW-Authenticate"), "Bearer") {
+				t.Errorf("%s: 401 without WWW-Authenticate", name)
+			}
+			// A present but invalid token is refused on public routes too.
+			resp, body = call(t, http.MethodPost, publicURL, nil, "Authorization", h)
+			if resp.StatusCode != http.StatusUnauthorized {
+				t.Errorf("%s on a public route: %d, want 401: %s", name, resp.StatusCode, body)
+			}
+		}
+		// The public method only: GET on the register route needs a token.
+		resp, body = call(t, http.MethodGet, publicURL, nil)
+		problemBody(t, resp, body, http.StatusUnauthorized)
+		if n := user.hits.Load() - before; n != 0 {
+			t.Fatalf("%d refused requests reached the upstream", n)
+		}
+
+		resp, body = call(t, http.MethodPost, publicURL, strings.NewReader(`{}`))
+		if resp.StatusCode != http.StatusOK {
+			t.Fatalf("public route without token: %d: %s", resp.StatusCode, body)
+		}
+		resp, body = call(t, http.MethodGet, protected, nil, "Authorization", bearer)
+		if resp.StatusCode != http.StatusOK {
+			t.Fatalf("valid token: %d: %s", resp.StatusCode, body)
+		}
+		var got echoed
+		if err := json.Unmarshal(body, &got); err != nil {
+			t.Fatal(err)
+		}
+		if got.Header.Get("Authorization") != bearer || got.Header.Get("X-Request-ID") == "" {
+			t.Errorf("upstream saw Authorization %q, X-Request-ID %q", got.Header.Get("Authorization"), got.Header.Get("X-Request-ID"))
+		}
+	})
+
+	t.Run("internal paths refused", func(t *testing.T) {
+		svcTok := "Bearer " + sign(t, signer, auth.Identity{Role: auth.RoleService, Service: "billing"}, time.Hour)
+		for _, path := range []string{
+			"/api/v1/users/internal/service-token/",
+			"/api/v1/users/internal/",
+			"/api/v1/users/42/Internal/x",
+			"/api/v1/users/%69nternal/service-token/",
+			"/internal/anything",
+		} {
+			for _, tok := range []string{svcTok, bearer, ""} {
+				for _, method := range []string{http.MethodGet, http.MethodPost} {
+					resp, body := call(t, method, gw.URL+path, strings.NewReader(`{}`), "Authorization", tok)
+					problemBody(t, resp, body, http.StatusNotFound)
+				}
+			}
+		}
+		if n := internalHits.Load(); n != 0 {
+			t.Fatalf("%d internal requests reached the upstream", n)
+		}
+	})
+
+	t.Run("malformed paths refused", func(t *testing.T) {
+		before := user.hits.Load()
+		for _, path := range []string{"/api/v1/users/a%2Fb/", "/api/v1/users/a%2fb/", "/api/v1/users/a%5Cb/"} {
+			resp, body := call(t, http.MethodGet, gw.URL+path, nil, "Authorization", bearer)
+			problemBody(t, resp, body, http.StatusBadRequest)
+		}
+		// Dot segments never get this far over HTTP (the server redirects to
+		// the clean path); the handler refuses them anyway.
+		for _, path := range []string{"/api/v1/users/../users/me/", "/api/v1/users/./me/", "/api/v1/users//me/"} {
+			rec := serveDirect(gw, http.MethodGet, path, bearer)
+			if rec.Code != http.StatusBadRequest {
+				t.Errorf("%s: %d, want 400", path, rec.Code)
+			}
+		}
+		if n := user.hits.Load() - before; n != 0 {
+			t.Fatalf("%d malformed requests reached the upstream", n)
+		}
+	})
+
+	t.Run("unknown path", func(t *testing.T) {
+		for _, path := range []string{"/api/v1/nothing/here/", "/", "/api/v2/users/me/"} {
+			resp, body := call(t, http.MethodGet, gw.URL+path, nil, "Authorization", bearer)
+			p := problemBody(t, resp, body, http.StatusNotFound)
+			if p["request_id"] == "" || p["request_id"] == nil {
+				t.Errorf("problem without request_id: %s", body)
+			}
+		}
+	})
+
+	t.Run("no healthy instance answers 503 fast", func(t *testing.T) {
+		u := startUpstream(t, c, "fragile", []routemeta.Route{{Pattern: "/api/v1/fragile/*", Public: []string{"GET"}}}, echo("fragile"))
+		url := gw.URL + "/api/v1/fragile/x"
+		waitServedBy(t, url, "fragile")
+
+		u.fail(t)
+		waitStatus(t, http.MethodGet, url, http.StatusServiceUnavailable)
+		start := time.Now()
+		resp, body := call(t, http.MethodGet, url, nil)
+		elapsed := time.Since(start)
+		problemBody(t, resp, body, http.StatusServiceUnavailable)
+		if ra, err := strconv.Atoi(resp.Header.Get("Retry-After")); err != nil || ra < 1 {
+			t.Errorf("Retry-After %q", resp.Header.Get("Retry-After"))
+		}
+		if elapsed > time.Second {
+			t.Errorf("503 took %s", elapsed)
+		}
+
+		// Gone from the catalog: the route goes too.
+		u.deregister(t)
+		waitStatus(t, http.MethodGet, url, http.StatusNotFound)
+	})
+
+	t.Run("slow upstream answers 504 within the route timeout", func(t *testing.T) {
+		release := make(chan struct{})
+		defer close(release)
+		startUpstream(t, c, "slow", []routemeta.Route{
+			{Pattern: "/api/v1/slow/*", Public: []string{"GET", "POST"}, Timeout: 300 * time.Millisecond},
+			{Pattern: "/api/v1/slow/ping/", Public: []string{"GET"}},
+		}, func(w http.ResponseWriter, r *http.Request) {
+			if r.URL.Path == "/api/v1/slow/ping/" {
+				echo("slow")(w, r)
+				return
+			}
+			select {
+			case <-r.Context().Done():
+			case <-release:
+			}
+		})
+		waitServedBy(t, gw.URL+"/api/v1/slow/ping/", "slow")
+		for _, method := range []string{http.MethodGet, http.MethodPost} {
+			start := time.Now()
+			resp, body := call(t, method, gw.URL+"/api/v1/slow/wait", nil)
+			elapsed := time.Since(start)
+			problemBody(t, resp, body, http.StatusGatewayTimeout)
+			if elapsed < 300*time.Millisecond || elapsed > 2*time.Second {
+				t.Errorf("%s: 504 after %s, want about 300ms", method, elapsed)
+			}
+		}
+	})
+
+	t.Run("oversized body", func(t *testing.T) {
+		before := user.hits.Load()
+		big := bytes.Repeat([]byte("x"), 5000)
+		resp, body := call(t, http.MethodPost, gw.URL+"/api/v1/users/register/", bytes.NewReader(big))
+		problemBody(t, resp, body, http.StatusRequestEntityTooLarge)
+		// Chunked, so no Content-Length announces it.
+		resp, body = call(t, http.MethodPost, gw.URL+"/api/v1/users/register/", io.MultiReader(bytes.NewReader(big)))
+		problemBody(t, resp, body, http.StatusRequestEntityTooLarge)
+		if n := user.hits.Load() - before; n != 0 {
+			t.Fatalf("%d oversized requests reached the upstream", n)
+		}
+		resp, body = call(t, http.MethodPost, gw.URL+"/api/v1/users/register/", bytes.NewReader(big[:4000]))
+		if resp.StatusCode != http.StatusOK {
+			t.Fatalf("body under the limit: %d: %s", resp.StatusCode, body)
+		}
+	})
+
+	t.Run("CORS", func(t *testing.T) {
+		before := user.hits.Load()
+		origin := "https://app.example"
+		resp, body := call(t, http.MethodOptions, gw.URL+"/api/v1/users/me/", nil,
+			"Origin", origin,
+			"Access-Control-Request-Method", "PATCH",
+			"Access-Control-Request-Headers", "authorization,content-type,idempotency-key,x-request-id")
+		if resp.StatusCode != http.StatusNoContent {
+			t.Fatalf("preflight: %d: %s", resp.StatusCode, body)
+		}
+		if got := resp.Header.Get("Access-Control-Allow-Origin"); got != origin {
+			t.Errorf("Allow-Origin %q", got)
+		}
+		if got := resp.Header.Get("Access-Control-Allow-Methods"); got != "PATCH" {
+			t.Errorf("Allow-Methods %q", got)
+		}
+		if got := strings.ToLower(resp.Header.Get("Access-Control-Allow-Headers")); !strings.Contains(got, "authorization") || !strings.Contains(got, "idempotency-key") {
+			t.Errorf("Allow-Headers %q", got)
+		}
+		if n := user.hits.Load() - before; n != 0 {
+			t.Fatalf("preflight reached the upstream")
+		}
+
+		resp, _ = call(t, http.MethodGet, gw.URL+"/api/v1/users/me/", nil, "Origin", origin, "Authorization", bearer)
+		if resp.StatusCode != http.StatusOK || resp.Header.Get("Access-Control-Allow-Origin") != origin ||
+			!strings.Contains(strings.ToLower(resp.Header.Get("Access-Control-Expose-Headers")), "x-request-id") {
+			t.Errorf("actual request: %d %v", resp.StatusCode, resp.Header)
+		}
+
+		resp, _ = call(t, http.MethodOptions, gw.URL+"/api/v1/users/me/", nil,
+			"Origin", "https://evil.example", "Access-Control-Request-Method", "GET")
+		if got := resp.Header.Get("Access-Control-Allow-Origin"); got != "" {
+			t.Errorf("disallowed origin got Allow-Origin %q", got)
+		}
+		resp, _ = call(t, http.MethodGet, gw.URL+"/api/v1/users/me/", nil, "Origin", "https://evil.example", "Authorization", bearer)
+		if got := resp.Header.Get("Access-Control-Allow-Origin"); got != "" {
+			t.Errorf("disallowed origin got Allow-Origin %q", got)
+		}
+	})
+
+	t.Run("rate limit on login", func(t *testing.T) {
+		url := gw.URL + "/api/v1/users/login/"
+		// The burst passes; the bucket refills slowly (one every 3s by
+		// default), so at most a slow machine's refill more gets through.
+		passed := 0
+		var resp *http.Response
+		var body []byte
+		for range cfg.RateLimitBurst + 3 {
+			resp, body = call(t, http.MethodPost, url, strings.NewReader(`{}`))
+			if resp.StatusCode != http.StatusOK {
+				break
+			}
+			passed++
+		}
+		if passed < cfg.RateLimitBurst || passed > cfg.RateLimitBurst+2 {
+			t.Fatalf("%d requests passed, want the burst of %d", passed, cfg.RateLimitBurst)
+		}
+		problemBody(t, resp, body, http.StatusTooManyRequests)
+		if ra, err := strconv.Atoi(resp.Header.Get("Retry-After")); err != nil || ra < 1 {
+			t.Errorf("Retry-After %q", resp.Header.Get("Retry-After"))
+		}
+		// Without the trailing slash it is the same bucket.
+		resp, _ = call(t, http.MethodPost, strings.TrimSuffix(url, "/"), strings.NewReader(`{}`))
+		if resp.StatusCode != http.StatusTooManyRequests {
+			t.Errorf("login without trailing slash: %d, want 429", resp.StatusCode)
+		}
+		// Other paths are not limited by it.
+		resp, body = call(t, http.MethodPost, gw.URL+"/api/v1/users/password/reset/", strings.NewReader(`{}`))
+		if resp.StatusCode != http.StatusOK {
+			t.Errorf("password reset: %d: %s", resp.StatusCode, body)
+		}
+	})
+
+	t.Run("only idempotent requests are retried", func(t *testing.T) {
+		routes := []routemeta.Route{{Pattern: "/api/v1/flaky/*", Public: []string{"GET", "POST"}}}
+		bad := startUpstream(t, c, "flaky", routes, func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("X-Upstream", "bad")
+			http.Error(w, "overloaded", http.StatusServiceUnavailable)
+		})
+		good := startUpstream(t, c, "flaky", routes, echo("flaky"))
+		err := testkit.Until(context.Background(), 20*time.Second, nil, func(ctx context.Context) error {
+			inst, err := gw.svc.Resolver.Instances(ctx, "flaky")
+			if err != nil || len(inst) != 2 {
+				return errString("flaky instances not both known yet")
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		waitServedBy(t, gw.URL+"/api/v1/flaky/x", "flaky")
+
+		badBefore, goodBefore := bad.hits.Load(), good.hits.Load()
+		for i := range 6 {
+			resp, body := call(t, http.MethodGet, gw.URL+"/api/v1/flaky/x", nil)
+			if resp.StatusCode != http.StatusOK {
+				t.Fatalf("GET %d: %d: %s", i, resp.StatusCode, body)
+			}
+		}
+		if bad.hits.Load() == badBefore {
+			t.Fatalf("the failing instance was never tried, so no retry was exercised")
+		}
+
+		badBefore, goodBefore = bad.hits.Load(), good.hits.Load()
+		unavailable := 0
+		for range 6 {
+			resp, body := call(t, http.MethodPost, gw.URL+"/api/v1/flaky/x", strings.NewReader(`{}`))
+			switch {
+			case resp.StatusCode == http.StatusServiceUnavailable && resp.Header.Get("X-Upstream") == "bad":
+				unavailable++ // the upstream's own answer, relayed
+				if !strings.Contains(string(body), "overloaded") {
+					t.Errorf("503 body not relayed: %s", body)
+				}
+			case resp.StatusCode == http.StatusOK:
+			default:
+				t.Fatalf("POST: %d %v: %s", resp.StatusCode, resp.Header, body)
+			}
+		}
+		badN, goodN := bad.hits.Load()-badBefore, good.hits.Load()-goodBefore
+		if unavailable == 0 || badN != int64(unavailable) || badN+goodN != 6 {
+			t.Fatalf("POST was retried: %d answered 503, bad instance hit %d, good %d (want one hit per request)", unavailable, badN, goodN)
+		}
+	})
+
+	t.Run("metrics", func(t *testing.T) {
+		resp, body := call(t, http.MethodGet, gw.URL+"/metrics", nil)
+		if resp.StatusCode != http.StatusOK {
+			t.Fatalf("metrics: %d", resp.StatusCode)
+		}
+		for _, want := range []string{
+			`gateway_upstream_requests_total{code="201",service="relay"}`,
+			`gateway_upstream_requests_total{code="unavailable",service="fragile"}`,
+			`gateway_upstream_requests_total{code="timeout",service="slow"}`,
+			`http_requests_total{code="200",method="GET",route="/api/v1/users/*"}`,
+		} {
+			if !strings.Contains(string(body), want) {
+				t.Errorf("metrics lack %s", want)
+			}
+		}
+	})
+}
+
+type errString string
+
+func (e errString) Error() string { return string(e) }
