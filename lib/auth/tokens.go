@@ -3,9 +3,12 @@ package auth
 import (
 	"context"
 	"crypto/ed25519"
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
@@ -165,4 +168,39 @@ func (v *Verifier) Verify(ctx context.Context, raw string) (Identity, error) {
 	}
 	id.UserID = uid
 	return id, nil
+}
+
+// SignerTokens is the token source of the one service that holds the signing
+// key (the user service): it signs its own service token instead of asking
+// itself over HTTP.
+type SignerTokens struct {
+	signer  *Signer
+	service string
+	ttl     time.Duration
+
+	mu      sync.Mutex
+	token   string
+	renewAt time.Time
+}
+
+// NewSignerTokens returns a TokenSource issuing SERVICE tokens for service.
+func NewSignerTokens(s *Signer, service string, ttl time.Duration) *SignerTokens {
+	return &SignerTokens{signer: s, service: service, ttl: ttl}
+}
+
+// Token returns a cached token, renewed when three quarters of its life is used.
+func (t *SignerTokens) Token(context.Context) (string, error) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.token != "" && time.Now().Before(t.renewAt) {
+		return t.token, nil
+	}
+	var b [16]byte
+	_, _ = rand.Read(b[:])
+	tok, err := t.signer.Sign(Identity{Role: RoleService, Service: t.service}, t.ttl, hex.EncodeToString(b[:]))
+	if err != nil {
+		return "", err
+	}
+	t.token, t.renewAt = tok, time.Now().Add(t.ttl*3/4)
+	return tok, nil
 }

@@ -73,8 +73,24 @@ func permanentConnError(err error) bool {
 
 // Migrate applies the migrations in fsys (the *.sql files at its root),
 // tracking them in table, so lib components and the service can each keep
-// their own migration history in one database.
+// their own migration history in one database. A MySQL named lock serialises
+// instances that start together, so no migration is applied twice at once.
 func Migrate(ctx context.Context, db *sql.DB, fsys fs.FS, table string) error {
+	conn, err := db.Conn(ctx)
+	if err != nil {
+		return fmt.Errorf("migrate %s: %w", table, err)
+	}
+	defer conn.Close()
+	lock := "hospital-migrate-" + table
+	var got sql.NullInt64
+	if err := conn.QueryRowContext(ctx, `SELECT GET_LOCK(?, 120)`, lock).Scan(&got); err != nil {
+		return fmt.Errorf("migrate %s: take lock: %w", table, err)
+	}
+	if !got.Valid || got.Int64 != 1 {
+		return fmt.Errorf("migrate %s: another instance held the migration lock for 2 minutes", table)
+	}
+	defer func() { _, _ = conn.ExecContext(context.WithoutCancel(ctx), `DO RELEASE_LOCK(?)`, lock) }()
+
 	p, err := goose.NewProvider(goose.DialectMySQL, db, fsys, goose.WithTableName(table))
 	if err != nil {
 		return fmt.Errorf("migrations %s: %w", table, err)
@@ -91,8 +107,32 @@ func IsDuplicate(err error) bool {
 	return errors.As(err, &me) && me.Number == 1062
 }
 
-// InTx runs fn in a transaction, committing on nil and rolling back otherwise.
+// InTx runs fn in a transaction, committing on nil and rolling back
+// otherwise. A deadlock or lock-wait timeout rolls the whole transaction back
+// in MySQL, so fn is run again (up to three times): fn must only touch the
+// database through tx.
 func InTx(ctx context.Context, db *sql.DB, fn func(tx *sql.Tx) error) error {
+	var err error
+	for attempt := range 3 {
+		if err = inTx(ctx, db, fn); err == nil || !retryableTx(err) {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return err
+		case <-time.After(time.Duration(attempt+1) * 10 * time.Millisecond):
+		}
+	}
+	return err
+}
+
+// retryableTx: deadlock (1213) or lock wait timeout (1205).
+func retryableTx(err error) bool {
+	var me *mysql.MySQLError
+	return errors.As(err, &me) && (me.Number == 1213 || me.Number == 1205)
+}
+
+func inTx(ctx context.Context, db *sql.DB, fn func(tx *sql.Tx) error) error {
 	tx, err := db.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("begin: %w", err)

@@ -1,0 +1,316 @@
+package user_test
+
+import (
+	"context"
+	"crypto/ed25519"
+	"crypto/rand"
+	"encoding/base64"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"hospital/lib/auth"
+	"hospital/svc/user/user"
+)
+
+func TestLogin(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	u := e.register("hoangvane")
+
+	pair := e.login("hoangvane", goodPassword)
+	id, err := e.svc.Verifier().Verify(context.Background(), pair.AccessToken)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if id.UserID != u.ID || id.Role != auth.RolePatient || id.Username != "hoangvane" || id.TokenID == "" {
+		t.Fatalf("access token identity %+v", id)
+	}
+	other := e.login("hoangvane", goodPassword)
+	if other.AccessToken == pair.AccessToken || other.RefreshToken == pair.RefreshToken {
+		t.Fatal("two logins got the same tokens")
+	}
+
+	r := e.call("POST", user.PathLogin, "", obj{"username": "hoangvane", "password": goodPassword})
+	if r.Header.Get("Cache-Control") != "no-store" {
+		t.Fatalf("tokens answered without Cache-Control: no-store")
+	}
+	var body map[string]any
+	r.want(http.StatusOK).decode(&body)
+	if len(body) != 2 || body["access_token"] == nil || body["refresh_token"] == nil {
+		t.Fatalf("login answer %s, want exactly access_token and refresh_token", r.Body)
+	}
+
+	wrong := e.call("POST", user.PathLogin, "", obj{"username": "hoangvane", "password": "Wrong-Pass-99"}).problem(http.StatusUnauthorized)
+	unknown := e.call("POST", user.PathLogin, "", obj{"username": "nobody", "password": "Wrong-Pass-99"}).problem(http.StatusUnauthorized)
+	if wrong.Detail != unknown.Detail {
+		t.Fatalf("wrong password and unknown user answer differently: %q vs %q", wrong.Detail, unknown.Detail)
+	}
+	e.call("POST", user.PathLogin, "", obj{"username": "hoangvane"}).fieldError("password")
+	e.call("POST", user.PathLogin, "", obj{"username": "hoangvane", "password": 42}).fieldError("password")
+	assertNotLogged(t, goodPassword, "Wrong-Pass-99", pair.AccessToken, pair.RefreshToken)
+}
+
+func TestLoginLockout(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	e.register("vuthif")
+	fail := func(n int) {
+		t.Helper()
+		for range n {
+			e.call("POST", user.PathLogin, "", obj{"username": "vuthif", "password": "Not-It-123"}).problem(http.StatusUnauthorized)
+		}
+	}
+
+	// Four failures, then a success: the counter starts again.
+	fail(4)
+	e.login("vuthif", goodPassword)
+	fail(4)
+	e.login("vuthif", goodPassword)
+
+	// Five failures within the window lock the account, even for the right password.
+	fail(5)
+	r := e.call("POST", user.PathLogin, "", obj{"username": "vuthif", "password": goodPassword})
+	r.problem(http.StatusTooManyRequests)
+	secs, err := strconv.Atoi(r.Header.Get("Retry-After"))
+	if err != nil || secs < 890 || secs > 900 {
+		t.Fatalf("Retry-After %q, want about 900 seconds", r.Header.Get("Retry-After"))
+	}
+	// The lock is per username, case-insensitively.
+	e.call("POST", user.PathLogin, "", obj{"username": "VuThiF", "password": goodPassword}).problem(http.StatusTooManyRequests)
+
+	e.clock.Advance(10 * time.Minute)
+	e.call("POST", user.PathLogin, "", obj{"username": "vuthif", "password": goodPassword}).problem(http.StatusTooManyRequests)
+	e.clock.Advance(5*time.Minute + time.Second)
+	e.login("vuthif", goodPassword)
+	if n := e.count(`SELECT COUNT(*) FROM login_failures`); n != 0 {
+		t.Fatalf("a successful login left %d failure rows", n)
+	}
+
+	// Failures spread wider than the window do not add up.
+	fail(4)
+	e.clock.Advance(16 * time.Minute)
+	fail(4)
+	e.login("vuthif", goodPassword)
+
+	// Unknown usernames lock the same way, so a lock reveals nothing.
+	for range 5 {
+		e.call("POST", user.PathLogin, "", obj{"username": "ghost", "password": "Not-It-123"}).problem(http.StatusUnauthorized)
+	}
+	e.call("POST", user.PathLogin, "", obj{"username": "ghost", "password": "Not-It-123"}).problem(http.StatusTooManyRequests)
+
+	// Parallel guesses cannot get more than five passwords checked.
+	e.register("parallel")
+	var (
+		wg       sync.WaitGroup
+		mu       sync.Mutex
+		statuses = map[int]int{}
+	)
+	for range 10 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			r := e.call("POST", user.PathLogin, "", obj{"username": "parallel", "password": "Guess-Guess-1"})
+			mu.Lock()
+			statuses[r.Status]++
+			mu.Unlock()
+		}()
+	}
+	wg.Wait()
+	if statuses[http.StatusUnauthorized] != 5 || statuses[http.StatusTooManyRequests] != 5 {
+		t.Fatalf("10 parallel guesses answered %v, want 5×401 and 5×429", statuses)
+	}
+}
+
+func TestRefreshRotationAndReuse(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	u := e.register("dangvang")
+	first := e.login("dangvang", goodPassword)
+	otherSession := e.login("dangvang", goodPassword)
+
+	refresh := func(tok string) *resp {
+		return e.call("POST", user.PathRefresh, "", obj{"refresh_token": tok})
+	}
+	var second, third user.TokenPair
+	refresh(first.RefreshToken).want(http.StatusOK).decode(&second)
+	if second.AccessToken == "" || second.RefreshToken == "" || second.RefreshToken == first.RefreshToken {
+		t.Fatalf("refresh did not rotate: %+v", second)
+	}
+	id, err := e.svc.Verifier().Verify(context.Background(), second.AccessToken)
+	if err != nil || id.UserID != u.ID {
+		t.Fatalf("refreshed access token: %+v %v", id, err)
+	}
+	refresh(second.RefreshToken).want(http.StatusOK).decode(&third)
+
+	// The first token was already rotated: presenting it again is theft.
+	refresh(first.RefreshToken).problem(http.StatusUnauthorized)
+	// ...and the whole family is gone, including the newest token.
+	refresh(third.RefreshToken).problem(http.StatusUnauthorized)
+	// Another session (another family) is untouched.
+	refresh(otherSession.RefreshToken).want(http.StatusOK)
+
+	refresh("not-a-token").problem(http.StatusUnauthorized)
+	e.call("POST", user.PathRefresh, "", obj{}).fieldError("refresh_token")
+
+	// Refresh tokens live seven days.
+	late := e.login("dangvang", goodPassword)
+	e.clock.Advance(7*24*time.Hour + time.Second)
+	refresh(late.RefreshToken).problem(http.StatusUnauthorized)
+
+	// Housekeeping removes tokens a day after they expired.
+	e.clock.Advance(25 * time.Hour)
+	if err := e.svc.Cleanup(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if n := e.rows("refresh_tokens"); n != 0 {
+		t.Fatalf("%d expired refresh tokens left after cleanup", n)
+	}
+	if n := e.count(`SELECT COUNT(*) FROM refresh_tokens WHERE token_hash = ?`, first.RefreshToken); n != 0 {
+		t.Fatal("refresh tokens are stored in the clear")
+	}
+	assertNotLogged(t, first.RefreshToken, second.RefreshToken, third.RefreshToken)
+}
+
+func TestLogout(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	e.register("buithih")
+	e.register("dothik")
+	mine := e.login("buithih", goodPassword)
+	theirs := e.login("dothik", goodPassword)
+
+	e.call("POST", user.PathLogout, "", obj{"refresh_token": mine.RefreshToken}).problem(http.StatusUnauthorized)
+	// Someone else's refresh token is not revoked by my logout.
+	e.call("POST", user.PathLogout, mine.AccessToken, obj{"refresh_token": theirs.RefreshToken}).want(http.StatusNoContent)
+	e.call("POST", user.PathRefresh, "", obj{"refresh_token": theirs.RefreshToken}).want(http.StatusOK)
+
+	e.call("POST", user.PathLogout, mine.AccessToken, obj{"refresh_token": mine.RefreshToken}).want(http.StatusNoContent)
+	e.call("POST", user.PathRefresh, "", obj{"refresh_token": mine.RefreshToken}).problem(http.StatusUnauthorized)
+	// Logging out twice is harmless.
+	e.call("POST", user.PathLogout, mine.AccessToken, obj{"refresh_token": mine.RefreshToken}).want(http.StatusNoContent)
+}
+
+func TestVerify(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	u := e.register("ngothil")
+	pair := e.login("ngothil", goodPassword)
+	verify := func(tok string) *resp { return e.call("POST", user.PathVerify, "", obj{"token": tok}) }
+
+	var got user.User
+	verify(pair.AccessToken).want(http.StatusOK).decode(&got)
+	if got.ID != u.ID || got.Username != "ngothil" || got.Role != "PATIENT" {
+		t.Fatalf("verify answered %+v", got)
+	}
+
+	expired, err := e.signer.Sign(auth.Identity{UserID: u.ID, Role: "PATIENT"}, -time.Hour, "old")
+	if err != nil {
+		t.Fatal(err)
+	}
+	verify(expired).problem(http.StatusUnauthorized)
+
+	// Tampered: the payload now claims ADMIN, the signature is the old one.
+	parts := strings.Split(pair.AccessToken, ".")
+	payload, _ := base64.RawURLEncoding.DecodeString(parts[1])
+	forged := strings.Replace(string(payload), `"PATIENT"`, `"ADMIN"`, 1)
+	parts[1] = base64.RawURLEncoding.EncodeToString([]byte(forged))
+	verify(strings.Join(parts, ".")).problem(http.StatusUnauthorized)
+
+	// Signed by a key that is not ours.
+	_, otherKey, _ := ed25519.GenerateKey(rand.Reader)
+	foreign, _ := auth.NewSigner(otherKey, auth.DefaultIssuer, auth.DefaultAudience).Sign(auth.Identity{UserID: u.ID, Role: "PATIENT"}, time.Hour, "x")
+	verify(foreign).problem(http.StatusUnauthorized)
+
+	verify("garbage").problem(http.StatusUnauthorized)
+	verify(e.serviceToken()).problem(http.StatusUnauthorized)
+	e.call("POST", user.PathVerify, "", obj{}).fieldError("token")
+
+	// A deactivated user's still-unexpired token no longer verifies.
+	if _, err := e.db.Exec(`UPDATE users SET is_active = 0 WHERE id = ?`, u.ID); err != nil {
+		t.Fatal(err)
+	}
+	verify(pair.AccessToken).problem(http.StatusUnauthorized)
+	// Nor does it open the service's own endpoints.
+	e.call("GET", user.PathMe, pair.AccessToken, nil).problem(http.StatusUnauthorized)
+	// A token the service cannot read is refused before any handler runs.
+	e.call("GET", user.PathMe, foreign, nil).problem(http.StatusUnauthorized)
+}
+
+func TestServiceTokens(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	r := e.call("POST", user.PathServiceToken, "", obj{"service": "billing", "secret": testServiceSecret}).want(http.StatusOK)
+	var out user.ServiceTokenResponse
+	r.decode(&out)
+	if out.TokenType != "Bearer" || out.ExpiresIn != 600 || out.AccessToken == "" {
+		t.Fatalf("service token answer %s", r.Body)
+	}
+	id, err := e.svc.Verifier().Verify(context.Background(), out.AccessToken)
+	if err != nil || !id.IsService() || id.Service != "billing" || id.Role != auth.RoleService {
+		t.Fatalf("service token identity %+v %v", id, err)
+	}
+	// The second configured client, parsed with spaces around it.
+	e.call("POST", user.PathServiceToken, "", obj{"service": "notification", "secret": "notif-secret"}).want(http.StatusOK)
+
+	e.call("POST", user.PathServiceToken, "", obj{"service": "billing", "secret": "billing-secret"}).problem(http.StatusUnauthorized)
+	e.call("POST", user.PathServiceToken, "", obj{"service": "pharmacy", "secret": testServiceSecret}).problem(http.StatusUnauthorized)
+	e.call("POST", user.PathServiceToken, "", obj{"service": "billing"}).fieldError("secret")
+
+	// A service token is not a user: user endpoints refuse it.
+	e.call("GET", user.PathMe, out.AccessToken, nil).problem(http.StatusForbidden)
+	assertNotLogged(t, testServiceSecret, out.AccessToken)
+
+	// The user service signs its own service token for outgoing calls.
+	self := auth.NewSignerTokens(e.signer, "user", 10*time.Minute)
+	tok, err := self.Token(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	again, _ := self.Token(context.Background())
+	if again != tok {
+		t.Fatal("self token not cached")
+	}
+	id, err = e.svc.Verifier().Verify(context.Background(), tok)
+	if err != nil || !id.IsService() || id.Service != "user" {
+		t.Fatalf("self token identity %+v %v", id, err)
+	}
+}
+
+func TestParseServiceClients(t *testing.T) {
+	c, err := user.ParseServiceClients(" a=x==, b = y ,")
+	if err != nil || len(c) != 2 || c["a"] != "x==" || c["b"] != "y" {
+		t.Fatalf("parsed %v, %v", c, err)
+	}
+	for _, bad := range []string{"a", "=x", "a="} {
+		if _, err := user.ParseServiceClients(bad); err == nil {
+			t.Fatalf("%q accepted", bad)
+		}
+	}
+}
+
+func TestJWKSAndRouting(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	r := e.call("GET", user.PathJWKS, "", nil).want(http.StatusOK)
+	if !strings.Contains(r.Header.Get("Cache-Control"), "max-age") {
+		t.Fatal("JWKS not cacheable")
+	}
+	keys, err := auth.ParseJWKS(r.Body)
+	if err != nil || len(keys) != 1 {
+		t.Fatalf("jwks %s: %v", r.Body, err)
+	}
+	e.register("lyvanm")
+	pair := e.login("lyvanm", goodPassword)
+	v := auth.NewVerifier(auth.StaticKeys(keys), auth.DefaultIssuer, auth.DefaultAudience)
+	if _, err := v.Verify(context.Background(), pair.AccessToken); err != nil {
+		t.Fatalf("a token does not verify against the published JWKS: %v", err)
+	}
+
+	e.call("GET", user.PathLogin, "", nil).problem(http.StatusMethodNotAllowed)
+	e.call("GET", "/api/v1/users/nothing-here/", "", nil).problem(http.StatusNotFound)
+	e.call("GET", user.PathAdminUsers+"abc/", pair.AccessToken, nil).problem(http.StatusNotFound)
+}

@@ -1,0 +1,293 @@
+package user_test
+
+import (
+	"bytes"
+	"context"
+	"crypto/ed25519"
+	"crypto/rand"
+	"database/sql"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"hospital/lib/auth"
+	"hospital/lib/middleware"
+	"hospital/lib/mysqldb"
+	"hospital/lib/problem"
+	"hospital/lib/testkit"
+	"hospital/svc/user/user"
+)
+
+// logs collects every log line of the test binary, so tests can prove that
+// no secret was ever logged.
+var logs = &syncBuffer{}
+
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+func TestMain(m *testing.M) {
+	slog.SetDefault(slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})))
+	os.Exit(testkit.Main(m))
+}
+
+// clock is the service's time, moved by tests.
+type clock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *clock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.t
+}
+
+func (c *clock) Advance(d time.Duration) {
+	c.mu.Lock()
+	c.t = c.t.Add(d)
+	c.mu.Unlock()
+}
+
+const (
+	testBaseURL       = "https://hospital.example"
+	testServiceSecret = "billing-secret=with=equals"
+)
+
+// env is one user service over its own fresh database, served over real HTTP.
+type env struct {
+	t      *testing.T
+	db     *sql.DB
+	svc    *user.Service
+	signer *auth.Signer
+	clock  *clock
+	kicks  atomic.Int32
+	url    string
+}
+
+func newEnv(t *testing.T) *env {
+	t.Helper()
+	dsn := testkit.SharedMariaDB(t).NewDatabase(t)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	db, err := mysqldb.Open(ctx, dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	if err := user.Migrate(ctx, db); err != nil {
+		t.Fatal(err)
+	}
+	_, key, err := ed25519.GenerateKey(rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := &env{t: t, db: db, clock: &clock{t: time.Now().UTC()}}
+	e.signer = auth.NewSigner(key, auth.DefaultIssuer, auth.DefaultAudience)
+	clients, err := user.ParseServiceClients("billing=" + testServiceSecret + ", notification = notif-secret")
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.svc = user.New(db, user.Options{
+		Signer: e.signer, ServiceClients: clients, PublicBaseURL: testBaseURL + "/",
+		Now: e.clock.Now, Kick: func() { e.kicks.Add(1) }, Logger: slog.Default(),
+	})
+	metrics := middleware.NewMetrics(prometheus.NewRegistry())
+	srv := httptest.NewServer(middleware.Recover(middleware.RequestID(metrics.Observe(user.Router(e.svc)))))
+	t.Cleanup(srv.Close)
+	e.url = srv.URL
+	return e
+}
+
+// resp is a completed HTTP exchange.
+type resp struct {
+	t      *testing.T
+	Status int
+	Header http.Header
+	Body   []byte
+}
+
+func (r *resp) decode(v any) {
+	r.t.Helper()
+	if err := json.Unmarshal(r.Body, v); err != nil {
+		r.t.Fatalf("decode %s: %v", r.Body, err)
+	}
+}
+
+func (r *resp) want(status int) *resp {
+	r.t.Helper()
+	if r.Status != status {
+		r.t.Fatalf("status %d, want %d: %s", r.Status, status, r.Body)
+	}
+	return r
+}
+
+// problem checks an error answer is problem+json with status and returns it.
+func (r *resp) problem(status int) problem.Problem {
+	r.t.Helper()
+	r.want(status)
+	if ct := r.Header.Get("Content-Type"); ct != problem.ContentType {
+		r.t.Fatalf("content type %q, want %q: %s", ct, problem.ContentType, r.Body)
+	}
+	var p problem.Problem
+	r.decode(&p)
+	if p.Status != status || p.Detail == "" {
+		r.t.Fatalf("bad problem body: %s", r.Body)
+	}
+	return p
+}
+
+// fieldError checks a 400 problem names field.
+func (r *resp) fieldError(field string) problem.Problem {
+	r.t.Helper()
+	p := r.problem(http.StatusBadRequest)
+	if len(p.Errors[field]) == 0 {
+		r.t.Fatalf("no error for %q in %s", field, r.Body)
+	}
+	return p
+}
+
+// call sends body (a string is sent as is, anything else as JSON) with an
+// optional bearer token and extra headers as name, value pairs.
+func (e *env) call(method, path, token string, body any, headers ...string) *resp {
+	e.t.Helper()
+	var rd io.Reader
+	switch b := body.(type) {
+	case nil:
+	case string:
+		rd = strings.NewReader(b)
+	case []byte:
+		rd = bytes.NewReader(b)
+	default:
+		data, err := json.Marshal(b)
+		if err != nil {
+			e.t.Fatal(err)
+		}
+		rd = bytes.NewReader(data)
+	}
+	req, err := http.NewRequest(method, e.url+path, rd)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	if rd != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	for i := 0; i+1 < len(headers); i += 2 {
+		req.Header.Set(headers[i], headers[i+1])
+	}
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	defer res.Body.Close()
+	data, err := io.ReadAll(res.Body)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return &resp{t: e.t, Status: res.StatusCode, Header: res.Header, Body: data}
+}
+
+type obj = map[string]any
+
+const goodPassword = "Correct-Horse-42"
+
+func regBody(username string) obj {
+	return obj{
+		"username": username, "password": goodPassword, "email": username + "@example.com",
+		"first_name": "Văn A", "last_name": "Nguyễn", "phone_number": "",
+	}
+}
+
+// register creates a patient over HTTP.
+func (e *env) register(username string) user.User {
+	e.t.Helper()
+	var u user.User
+	e.call("POST", user.PathRegister, "", regBody(username)).want(http.StatusCreated).decode(&u)
+	return u
+}
+
+func (e *env) login(username, password string) user.TokenPair {
+	e.t.Helper()
+	var p user.TokenPair
+	e.call("POST", user.PathLogin, "", obj{"username": username, "password": password}).want(http.StatusOK).decode(&p)
+	if p.AccessToken == "" || p.RefreshToken == "" {
+		e.t.Fatalf("login answered without tokens: %+v", p)
+	}
+	return p
+}
+
+// admin creates (through the bootstrap path) and logs in the first ADMIN.
+func (e *env) admin() (user.User, user.TokenPair) {
+	e.t.Helper()
+	created, err := e.svc.Bootstrap(context.Background(), "root.admin", "Admin-Pass-2024!", "root@hospital.example")
+	if err != nil || !created {
+		e.t.Fatalf("bootstrap admin: created=%v err=%v", created, err)
+	}
+	pair := e.login("root.admin", "Admin-Pass-2024!")
+	var u user.User
+	e.call("GET", user.PathMe, pair.AccessToken, nil).want(http.StatusOK).decode(&u)
+	return u, pair
+}
+
+// serviceToken obtains a SERVICE token the way other services do.
+func (e *env) serviceToken() string {
+	e.t.Helper()
+	var out user.ServiceTokenResponse
+	e.call("POST", user.PathServiceToken, "", obj{"service": "billing", "secret": testServiceSecret}).
+		want(http.StatusOK).decode(&out)
+	return out.AccessToken
+}
+
+func (e *env) count(query string, args ...any) int {
+	e.t.Helper()
+	var n int
+	if err := e.db.QueryRow(query, args...).Scan(&n); err != nil {
+		e.t.Fatalf("%s: %v", query, err)
+	}
+	return n
+}
+
+func (e *env) rows(table string) int {
+	e.t.Helper()
+	return e.count("SELECT COUNT(*) FROM " + table)
+}
+
+// assertNotLogged fails if any secret appears in any log line so far.
+func assertNotLogged(t *testing.T, secrets ...string) {
+	t.Helper()
+	all := logs.String()
+	for _, s := range secrets {
+		if s != "" && strings.Contains(all, s) {
+			t.Fatalf("a secret (%.6s...) appears in the logs", s)
+		}
+	}
+}
+
+func path(format string, args ...any) string { return fmt.Sprintf(format, args...) }

@@ -1,0 +1,167 @@
+// Package user is the User service: accounts, roles and permissions, JWT
+// issuing, and the password flows of spec section 1. Files follow the spec's
+// Django app: models (types and JSON shapes), store (SQL), service (domain
+// rules), handlers (HTTP), routes (URLs and what the gateway is told).
+package user
+
+import (
+	"encoding/json"
+	"time"
+
+	"hospital/lib/auth"
+)
+
+// Roles as the spec names them. Every role but PATIENT is staff.
+var Roles = []string{
+	auth.RolePatient, auth.RoleDoctor, auth.RoleNurse, auth.RoleAdmin,
+	auth.RolePharmacist, auth.RoleInsuranceProvider, auth.RoleLabTechnician,
+}
+
+// IsStaffRole reports whether accounts of role get is_staff.
+func IsStaffRole(role string) bool { return role != auth.RolePatient }
+
+// User is the spec's User model as the API shows it: never the password.
+type User struct {
+	ID                int64     `json:"id"`
+	Username          string    `json:"username"`
+	Email             string    `json:"email"`
+	PhoneNumber       *string   `json:"phone_number"`
+	FirstName         string    `json:"first_name"`
+	LastName          string    `json:"last_name"`
+	Role              string    `json:"role"`
+	IsActive          bool      `json:"is_active"`
+	IsStaff           bool      `json:"is_staff"`
+	DateJoined        time.Time `json:"date_joined"`
+	ProfilePictureURL *string   `json:"profile_picture_url"`
+
+	passwordHash string
+	roleID       int64
+}
+
+// ContactInfo is what the Notification service needs to reach a user.
+type ContactInfo struct {
+	UserID      int64   `json:"user_id"`
+	Email       string  `json:"email"`
+	PhoneNumber *string `json:"phone_number"`
+	FirstName   string  `json:"first_name"`
+	LastName    string  `json:"last_name"`
+	Username    string  `json:"username"`
+	PushToken   *string `json:"push_token"`
+	Language    string  `json:"language"`
+}
+
+// RegisterRequest is the body of POST /api/v1/users/register/ and, with
+// role_name required, of POST /api/v1/admin/users/.
+type RegisterRequest struct {
+	Username    string `json:"username" validate:"required,max=150"`
+	Password    string `json:"password" validate:"required,max=256"`
+	Email       string `json:"email" validate:"required,max=254,email"`
+	FirstName   string `json:"first_name" validate:"max=150"`
+	LastName    string `json:"last_name" validate:"max=150"`
+	PhoneNumber string `json:"phone_number" validate:"max=20"`
+	RoleName    string `json:"role_name" validate:"max=50"`
+}
+
+// LoginRequest is the body of POST /api/v1/users/login/.
+type LoginRequest struct {
+	Username string `json:"username" validate:"required,max=150"`
+	Password string `json:"password" validate:"required,max=256"`
+}
+
+// TokenPair answers a login and a refresh.
+type TokenPair struct {
+	AccessToken  string `json:"access_token"`
+	RefreshToken string `json:"refresh_token"`
+}
+
+// RefreshRequest is the body of token/refresh/ and logout/.
+type RefreshRequest struct {
+	RefreshToken string `json:"refresh_token" validate:"required,max=200"`
+}
+
+// VerifyRequest is the body of token/verify/.
+type VerifyRequest struct {
+	Token string `json:"token" validate:"required,max=4096"`
+}
+
+// UpdateMeRequest is the body of PUT /api/v1/users/me/. Absent fields keep
+// their value; an empty phone_number or profile_picture_url clears it. The
+// fields a user may not change themself are listed so the answer can say so
+// instead of a generic "unknown field".
+type UpdateMeRequest struct {
+	Email       *string `json:"email" validate:"omitempty,max=254,email"`
+	FirstName   *string `json:"first_name" validate:"omitempty,max=150"`
+	LastName    *string `json:"last_name" validate:"omitempty,max=150"`
+	PhoneNumber *string `json:"phone_number" validate:"omitempty,max=20"`
+	// Blank clears the picture; anything else must be an http(s) URL
+	// (checked by the service, since a tag cannot allow blank on a pointer).
+	ProfilePictureURL *string `json:"profile_picture_url" validate:"omitempty,max=500"`
+
+	Role     json.RawMessage `json:"role"`
+	RoleName json.RawMessage `json:"role_name"`
+	IsStaff  json.RawMessage `json:"is_staff"`
+	IsActive json.RawMessage `json:"is_active"`
+	Username json.RawMessage `json:"username"`
+	Password json.RawMessage `json:"password"`
+}
+
+// PasswordChangeRequest is the body of password/change/.
+type PasswordChangeRequest struct {
+	OldPassword string `json:"old_password" validate:"required,max=256"`
+	NewPassword string `json:"new_password" validate:"required,max=256"`
+}
+
+// PasswordResetRequest is the body of password/reset/.
+type PasswordResetRequest struct {
+	Email string `json:"email" validate:"required,max=254,email"`
+}
+
+// PasswordResetConfirmRequest is the body of password/reset/confirm/.
+type PasswordResetConfirmRequest struct {
+	Token       string `json:"token" validate:"required,max=200"`
+	NewPassword string `json:"new_password" validate:"required,max=256"`
+}
+
+// ServiceTokenRequest is the client-credentials body of internal/service-token/.
+type ServiceTokenRequest struct {
+	Service string `json:"service" validate:"required,max=64"`
+	Secret  string `json:"secret" validate:"required,max=256"`
+}
+
+// ServiceTokenResponse answers a service-token request.
+type ServiceTokenResponse struct {
+	AccessToken string `json:"access_token"`
+	TokenType   string `json:"token_type"`
+	ExpiresIn   int    `json:"expires_in"`
+}
+
+// Detail is the body of answers that carry only a message.
+type Detail struct {
+	Detail string `json:"detail"`
+}
+
+// ListFilter selects users for the admin list.
+type ListFilter struct {
+	Role     string
+	IsActive *bool
+	Search   string
+	Offset   int
+	Limit    int
+}
+
+// notification is the spec's payload for POST /api/v1/notifications/send/.
+type notification struct {
+	NotificationType string            `json:"notification_type"`
+	RecipientID      int64             `json:"recipient_id"`
+	Channel          string            `json:"channel"`
+	Data             map[string]string `json:"data"`
+}
+
+// Notification service endpoint and the types the user service sends.
+const (
+	NotificationService     = "notification"
+	NotificationSendPath    = "/api/v1/notifications/send/"
+	NotifyUserRegistered    = "USER_REGISTERED"
+	NotifyPasswordResetReq  = "PASSWORD_RESET_REQUESTED"
+	notificationChannelMail = "EMAIL"
+)
