@@ -39,9 +39,10 @@ stamp_of() {
 
 # Prints a line every 30 s while a long build runs, so a first run does not look hung.
 ticker() {
-  local name=$1 start=$SECONDS
-  while sleep 30; do
-    say "  still building $name... $((SECONDS - start))s"
+  local name=$1 n=0
+  # Short sleeps: when the ticker is killed, no long sleep is left holding stdout.
+  while sleep 1; do
+    ((++n % 30 == 0)) && say "  still building $name... ${n}s"
   done
 }
 
@@ -74,7 +75,7 @@ build() {
 
   say "building $name $version (first time only; Consul and Nomad take several minutes)..."
   local start=$SECONDS tick
-  ticker "$name" &
+  ticker "$name" 9>&- &
   tick=$!
   local rc=0
   (cd "$here/$dir" && GOWORK=off GOFLAGS=-mod=mod CGO_ENABLED=$cgo \
@@ -104,6 +105,10 @@ if ! flock -n 9; then
   say "another build is running; waiting for it..."
   flock 9
 fi
+built=0
 for t in "${tools[@]}"; do
+  before=$(cat "$bin/.$t.version" 2>/dev/null || true)
   build "$t"
+  [[ $(cat "$bin/.$t.version") == "$before" ]] || built=1
 done
+((built)) || say "up to date in $bin (${tools[*]})"

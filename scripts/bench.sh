@@ -1,0 +1,78 @@
+#!/usr/bin/env bash
+# Runs the Go micro-benchmarks of every module and the load run of e2e
+# (GET /api/v1/users/me/ straight at the user service and through the gateway,
+# same machine, same run), and writes the figures to docs/BENCHMARKS.md with
+# the commands that produced them. Called by `make bench`.
+#
+# Environment: LOAD_DURATION (10s per path), LOAD_WORKERS (32), BENCHTIME (1s).
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+cd "$root"
+
+export HOSPITAL_TOOLS_BIN=${HOSPITAL_TOOLS_BIN:-$HOME/.cache/hospital/bin}
+export PATH="$HOSPITAL_TOOLS_BIN:$PATH:/usr/sbin:/sbin"
+export LOAD_DURATION=${LOAD_DURATION:-10s}
+export LOAD_WORKERS=${LOAD_WORKERS:-32}
+benchtime=${BENCHTIME:-1s}
+
+out=$root/docs/BENCHMARKS.md
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+
+micro=$work/micro.txt
+: >"$micro"
+modules=()
+while IFS= read -r dir; do modules+=("${dir#./}"); done < <(go work edit -json | jq -r '.Use[].DiskPath')
+for m in "${modules[@]}"; do
+  [[ $m == e2e ]] && continue
+  echo "=== bench $m"
+  (cd "$m" && go test -count=1 -p 1 -run '^$' -bench . -benchmem -benchtime "$benchtime" ./...) 2>&1 \
+    | tee -a "$micro" | grep -E '^(Benchmark|ok|FAIL|---)' || true
+  [[ ${PIPESTATUS[0]} -eq 0 ]] || { echo "bench: $m failed" >&2; exit 1; }
+done
+
+echo "=== load run ($LOAD_WORKERS workers, $LOAD_DURATION per path)"
+load=$work/load.md
+(cd e2e && LOAD_REPORT=$load go test -count=1 -run '^$' -bench BenchmarkLoadMe -benchtime 1x -timeout 10m ./) \
+  | tee "$work/load.txt" | grep -E '^(Benchmark|ok|FAIL)'
+
+cpu=$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ //')
+{
+  echo "# Benchmarks"
+  echo
+  echo "Measured $(date -u +%Y-%m-%d) on $(nproc) cores ($cpu), $(free -g | awk '/Mem:/{print $2}') GiB,"
+  echo "Go $(go env GOVERSION). Everything (load generator, gateway, user service,"
+  echo "MariaDB, Consul) shares the same two cores, so the figures are a floor, and"
+  echo "the ratio between paths is the meaningful number."
+  echo
+  echo "Reproduce: \`make bench\` (this file is rewritten), or the commands below."
+  echo
+  echo "## Load: GET /api/v1/users/me/ direct vs through the gateway"
+  echo
+  echo '```sh'
+  echo "cd e2e && LOAD_DURATION=$LOAD_DURATION LOAD_WORKERS=$LOAD_WORKERS go test -run '^\$' -bench BenchmarkLoadMe -benchtime 1x ./"
+  echo '```'
+  echo
+  cat "$load"
+  echo
+  echo "Each request is a JWT check (at the gateway and again in the service) and"
+  echo "one primary-key read of the user in MariaDB. The gateway's share is routing,"
+  echo "verification, discovery and one more loopback hop."
+  echo
+  echo "## Go benchmarks"
+  echo
+  echo '```sh'
+  echo "cd <module> && go test -run '^\$' -bench . -benchmem -benchtime $benchtime ./..."
+  echo '```'
+  echo
+  echo '```'
+  grep -E '^(Benchmark|pkg:)' "$micro"
+  echo '```'
+  echo
+  echo "- \`BenchmarkVerify\`: one JWT verification (EdDSA, keys cached), paid by the"
+  echo "  gateway and by the service on every authenticated request."
+  echo "- \`BenchmarkRouteLookup\`: the gateway's routing-table match with 60"
+  echo "  advertised patterns (indexed vs a linear scan)."
+  echo "- \`BenchmarkProxy\`: one request through the gateway handler to a local upstream."
+} >"$out"
+echo "bench: wrote ${out#"$root"/}"
