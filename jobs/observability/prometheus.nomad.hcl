@@ -180,6 +180,31 @@ job "prometheus" {
                     severity: warning
                   annotations:
                     summary: "{{ $labels.service }}: more than 200 requests in flight"
+
+                # Side effects (notifications, invoices, EHR references) wait in
+                # each service's outbox until the receiver accepts them.
+                - alert: OutboxBacklogAging
+                  expr: max by (service, target) (outbox_oldest_pending_age_seconds{job="hospital"}) > 900
+                  for: 5m
+                  labels:
+                    severity: warning
+                  annotations:
+                    summary: "{{ $labels.service }}: calls to {{ $labels.target }} undelivered for over 15 minutes"
+
+                - alert: OutboxMessagesRefused
+                  expr: max by (service, target) (outbox_messages{job="hospital", status="FAILED"}) > 0
+                  labels:
+                    severity: critical
+                  annotations:
+                    summary: "{{ $labels.service }}: {{ $labels.target }} refused outbox messages; an operator must look (table outbox_messages)"
+
+                - alert: CircuitBreakerOpen
+                  expr: max by (service, target) (svcclient_breaker_state{job="hospital"}) == 2
+                  for: 2m
+                  labels:
+                    severity: warning
+                  annotations:
+                    summary: "{{ $labels.service }}: circuit to {{ $labels.target }} open for 2 minutes"
         EOT
       }
 
