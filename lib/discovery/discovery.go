@@ -196,11 +196,13 @@ func sameInstances(a, b []Instance) bool {
 	return true
 }
 
-// WatchCatalog follows the list of registered service names and starts a
-// watch for each, so OnChange callbacks see every service (the gateway).
-func (r *Resolver) WatchCatalog() {
+// WatchCatalog follows the list of registered service names, starts a watch
+// for each (so OnChange callbacks see every service) and, when fn is not nil,
+// calls fn with the full set of names after each change of the catalog.
+func (r *Resolver) WatchCatalog(fn func(names map[string]bool)) {
 	go func() {
 		var index uint64
+		backoff := 250 * time.Millisecond
 		for r.ctx.Err() == nil {
 			opts := (&consul.QueryOptions{WaitIndex: index, WaitTime: 30 * time.Second}).WithContext(r.ctx)
 			services, meta, err := r.client.Catalog().Services(opts)
@@ -210,19 +212,26 @@ func (r *Resolver) WatchCatalog() {
 				}
 				r.log.Warn("consul catalog query failed", "err", err.Error())
 				select {
-				case <-time.After(time.Second):
+				case <-time.After(backoff):
 				case <-r.ctx.Done():
 					return
 				}
+				backoff = min(backoff*2, 5*time.Second)
 				continue
 			}
+			backoff = 250 * time.Millisecond
 			if meta.LastIndex < index {
 				index = 0
 			} else {
 				index = meta.LastIndex
 			}
+			names := make(map[string]bool, len(services))
 			for name := range services {
+				names[name] = true
 				r.Watch(name)
+			}
+			if fn != nil {
+				fn(names)
 			}
 		}
 	}()

@@ -56,12 +56,25 @@ func TestFollowsConsulChanges(t *testing.T) {
 		}
 	}
 
+	catalogs := make(chan map[string]bool, 64)
+	res.WatchCatalog(func(names map[string]bool) { catalogs <- names })
+
 	if inst, err := res.Instances(ctx, "records"); err != nil || len(inst) != 0 {
 		t.Fatalf("before registration: %v %v", inst, err)
 	}
 	reg("r1", 1001, consul.HealthPassing)
 	reg("r2", 1002, consul.HealthPassing)
 	waitCount(2)
+	// The catalog callback names every registered service.
+	deadline := time.After(10 * time.Second)
+	for seen := false; !seen; {
+		select {
+		case names := <-catalogs:
+			seen = names["records"] && names["consul"]
+		case <-deadline:
+			t.Fatal("catalog callback never listed the registered service")
+		}
+	}
 
 	// Round-robin over the healthy ones.
 	seen := map[string]int{}

@@ -70,7 +70,7 @@ func New(s *service.Service, cfg Config) (*Gateway, error) {
 		Logger:         s.Log,
 	})
 	g.handler = withCORS(cfg.CORSAllowedOrigins, http.HandlerFunc(g.serve))
-	g.router.Follow(s.Context(), s.Consul, s.Resolver)
+	g.router.Follow(s.Context(), s.Resolver)
 	return g, nil
 }
 

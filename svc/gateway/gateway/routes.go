@@ -11,8 +11,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	consul "github.com/hashicorp/consul/api"
-
 	"hospital/lib/discovery"
 	"hospital/lib/routemeta"
 )
@@ -285,55 +283,22 @@ func (rt *Router) timeout(advertised time.Duration) time.Duration {
 	return min(advertised, rt.maxTimeout)
 }
 
-// Follow feeds the router from Consul until ctx ends: it subscribes to the
-// resolver's instance changes and follows the catalog, starting a watch for
-// every service so that new services are picked up as they register. It
-// follows the catalog itself (rather than discovery.WatchCatalog) because it
-// also needs the names, to tell a failing service from a departed one.
-func (rt *Router) Follow(ctx context.Context, cc *consul.Client, res *discovery.Resolver) {
+// Follow keeps the table in step with Consul: instance changes of every
+// service through the resolver, and the catalog's service names, to tell a
+// failing service (keeps its routes, answers 503) from a departed one.
+func (rt *Router) Follow(ctx context.Context, res *discovery.Resolver) {
 	res.OnChange(rt.SetInstances)
-	go rt.followCatalog(ctx, cc, res)
-}
-
-func (rt *Router) followCatalog(ctx context.Context, cc *consul.Client, res *discovery.Resolver) {
-	var index uint64
-	backoff := 250 * time.Millisecond
-	for ctx.Err() == nil {
-		opts := (&consul.QueryOptions{WaitIndex: index, WaitTime: 30 * time.Second}).WithContext(ctx)
-		services, meta, err := cc.Catalog().Services(opts)
-		if err != nil {
-			if ctx.Err() != nil {
-				return
-			}
-			rt.log.Warn("consul catalog query failed", "err", err.Error())
-			select {
-			case <-time.After(backoff):
-			case <-ctx.Done():
-				return
-			}
-			backoff = min(backoff*2, 5*time.Second)
-			continue
-		}
-		backoff = 250 * time.Millisecond
-		if meta.LastIndex < index {
-			index = 0
-		} else {
-			index = meta.LastIndex
-		}
-		names := make(map[string]bool, len(services))
-		for name := range services {
-			names[name] = true
-			res.Watch(name)
-		}
+	res.WatchCatalog(func(names map[string]bool) {
 		rt.SetCatalog(names)
-		if !rt.synced.Load() {
-			// Ready once every service has answered at least once.
-			for name := range names {
-				if _, err := res.Instances(ctx, name); err != nil {
-					return
-				}
-			}
-			rt.synced.Store(true)
+		if rt.synced.Load() {
+			return
 		}
-	}
+		// Ready once every service has answered at least once.
+		for name := range names {
+			if _, err := res.Instances(ctx, name); err != nil {
+				return
+			}
+		}
+		rt.synced.Store(true)
+	})
 }

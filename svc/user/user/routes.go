@@ -4,12 +4,8 @@ import (
 	"net/http"
 	"time"
 
-	"github.com/gorilla/mux"
-
 	"hospital/lib/auth"
 	"hospital/lib/httpx"
-	"hospital/lib/middleware"
-	"hospital/lib/problem"
 	"hospital/lib/routemeta"
 	"hospital/lib/svcclient"
 )
@@ -55,18 +51,8 @@ func GatewayRoutes() []routemeta.Route {
 // call it.
 func Router(svc *Service) http.Handler {
 	h := NewHandlers(svc)
-	r := mux.NewRouter()
-	r.Use(middleware.RouteLabel)
-	r.Use(auth.Middleware(svc.Verifier()))
-	r.NotFoundHandler = http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
-		problem.Write(w, req, problem.NotFound("Not found."))
-	})
-	r.MethodNotAllowedHandler = http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
-		problem.Write(w, req, problem.Newf(http.StatusMethodNotAllowed, "Method %q not allowed.", req.Method))
-	})
-	handle := func(path string, fn httpx.HandlerFunc, methods ...string) {
-		r.Handle(path, httpx.Handle(fn)).Methods(methods...)
-	}
+	r := httpx.NewRouter(auth.Middleware(svc.Verifier()))
+	handle := func(path string, fn httpx.HandlerFunc, methods ...string) { httpx.Route(r, path, fn, methods...) }
 
 	handle(PathRegister, h.register, http.MethodPost)
 	handle(PathLogin, h.login, http.MethodPost)
