@@ -139,9 +139,10 @@ job "notification" {
         PUBLIC_BASE_URL  = var.public_base_url
       }, var.extra_env)
 
-      # SIGTERM: the service deregisters from Consul, then drains (SHUTDOWN_TIMEOUT 15s).
+      # SIGTERM: the service deregisters from Consul, drains requests
+      # (SHUTDOWN_TIMEOUT 15s), then lets in-flight sends finish (SEND_TIMEOUT 20s).
       kill_signal  = "SIGTERM"
-      kill_timeout = "20s"
+      kill_timeout = "45s"
 
       resources {
         cpu    = 200

@@ -91,7 +91,7 @@ func run() error {
 		Handler:    user.Router(svc),
 		Routes:     user.GatewayRoutes(),
 		Checks:     map[string]health.Check{"mysql": mysqldb.Ping(db)},
-		Background: []func(context.Context){dispatcher.Run, svc.Janitor(time.Hour)},
+		Background: []func(context.Context){dispatcher.Run, service.Every(time.Hour, s.Log, "housekeeping", svc.Cleanup)},
 	})
 }
 

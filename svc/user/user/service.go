@@ -962,21 +962,3 @@ func (s *Service) Cleanup(ctx context.Context) error {
 	}
 	return nil
 }
-
-// Janitor runs Cleanup every interval until ctx ends (a Background worker).
-func (s *Service) Janitor(interval time.Duration) func(ctx context.Context) {
-	return func(ctx context.Context) {
-		t := time.NewTicker(interval)
-		defer t.Stop()
-		for {
-			select {
-			case <-ctx.Done():
-				return
-			case <-t.C:
-			}
-			if err := s.Cleanup(ctx); err != nil && ctx.Err() == nil {
-				s.log.Warn("housekeeping failed", "err", err.Error())
-			}
-		}
-	}
-}
