@@ -113,34 +113,13 @@ func (r *Resolver) watch(service string) *watch {
 	return w
 }
 
-// follow runs one blocking query after another; on errors it backs off but
-// keeps the last known instances (Consul being briefly away is no reason to
-// forget healthy services).
+// follow keeps w's instances in step with Consul's passing instances of
+// service and tells OnChange callbacks about every change.
 func (r *Resolver) follow(service string, w *watch) {
-	var index uint64
-	backoff := 250 * time.Millisecond
-	for r.ctx.Err() == nil {
-		opts := (&consul.QueryOptions{WaitIndex: index, WaitTime: 30 * time.Second}).WithContext(r.ctx)
+	r.blockingLoop("health "+service, func(opts *consul.QueryOptions) (*consul.QueryMeta, error) {
 		entries, meta, err := r.client.Health().Service(service, "", true, opts)
 		if err != nil {
-			if r.ctx.Err() != nil {
-				return
-			}
-			r.log.Warn("consul health query failed", "service", service, "err", err.Error())
-			select {
-			case <-time.After(backoff):
-			case <-r.ctx.Done():
-				return
-			}
-			backoff = min(backoff*2, 5*time.Second)
-			continue
-		}
-		backoff = 250 * time.Millisecond
-		// Consul may return an index that goes backwards; start over then.
-		if meta.LastIndex < index {
-			index = 0
-		} else {
-			index = meta.LastIndex
+			return nil, err
 		}
 		inst := toInstances(service, entries)
 		w.mu.Lock()
@@ -155,6 +134,40 @@ func (r *Resolver) follow(service string, w *watch) {
 			for _, fn := range fns {
 				fn(service, inst)
 			}
+		}
+		return meta, nil
+	})
+}
+
+// blockingLoop runs one Consul blocking query after another until the
+// resolver's context ends. query gets the options carrying the last index and
+// handles the answer; on errors the loop backs off, keeping what query last
+// stored (Consul being briefly away is no reason to forget healthy services).
+func (r *Resolver) blockingLoop(what string, query func(opts *consul.QueryOptions) (*consul.QueryMeta, error)) {
+	var index uint64
+	backoff := 250 * time.Millisecond
+	for r.ctx.Err() == nil {
+		opts := (&consul.QueryOptions{WaitIndex: index, WaitTime: 30 * time.Second}).WithContext(r.ctx)
+		meta, err := query(opts)
+		if err != nil {
+			if r.ctx.Err() != nil {
+				return
+			}
+			r.log.Warn("consul query failed", "query", what, "err", err.Error())
+			select {
+			case <-time.After(backoff):
+			case <-r.ctx.Done():
+				return
+			}
+			backoff = min(backoff*2, 5*time.Second)
+			continue
+		}
+		backoff = 250 * time.Millisecond
+		// Consul may return an index that goes backwards; start over then.
+		if meta.LastIndex < index {
+			index = 0
+		} else {
+			index = meta.LastIndex
 		}
 	}
 }
@@ -200,39 +213,19 @@ func sameInstances(a, b []Instance) bool {
 // for each (so OnChange callbacks see every service) and, when fn is not nil,
 // calls fn with the full set of names after each change of the catalog.
 func (r *Resolver) WatchCatalog(fn func(names map[string]bool)) {
-	go func() {
-		var index uint64
-		backoff := 250 * time.Millisecond
-		for r.ctx.Err() == nil {
-			opts := (&consul.QueryOptions{WaitIndex: index, WaitTime: 30 * time.Second}).WithContext(r.ctx)
-			services, meta, err := r.client.Catalog().Services(opts)
-			if err != nil {
-				if r.ctx.Err() != nil {
-					return
-				}
-				r.log.Warn("consul catalog query failed", "err", err.Error())
-				select {
-				case <-time.After(backoff):
-				case <-r.ctx.Done():
-					return
-				}
-				backoff = min(backoff*2, 5*time.Second)
-				continue
-			}
-			backoff = 250 * time.Millisecond
-			if meta.LastIndex < index {
-				index = 0
-			} else {
-				index = meta.LastIndex
-			}
-			names := make(map[string]bool, len(services))
-			for name := range services {
-				names[name] = true
-				r.Watch(name)
-			}
-			if fn != nil {
-				fn(names)
-			}
+	go r.blockingLoop("catalog", func(opts *consul.QueryOptions) (*consul.QueryMeta, error) {
+		services, meta, err := r.client.Catalog().Services(opts)
+		if err != nil {
+			return nil, err
 		}
-	}()
+		names := make(map[string]bool, len(services))
+		for name := range services {
+			names[name] = true
+			r.Watch(name)
+		}
+		if fn != nil {
+			fn(names)
+		}
+		return meta, nil
+	})
 }
