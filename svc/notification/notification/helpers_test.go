@@ -7,11 +7,14 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -21,45 +24,167 @@ import (
 	"go.mongodb.org/mongo-driver/v2/mongo"
 
 	"hospital/lib/auth"
+	"hospital/lib/discovery"
 	"hospital/lib/mongodb"
+	"hospital/lib/svcclient"
 	"hospital/lib/testkit"
 )
 
-func TestMain(m *testing.M) { os.Exit(testkit.Main(m)) }
-
-// directory is the recipients' contact info as the user service would
-// answer it (the real lookup is exercised by the system tests in e2e/).
-type directory struct {
-	mu       sync.Mutex
-	contacts map[int64]Contact
-	calls    int
+func TestMain(m *testing.M) {
+	code := testkit.Main(m)
+	runAtExit()
+	os.Exit(code)
 }
 
-func (d *directory) Contact(_ context.Context, id int64) (Contact, error) {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	d.calls++
-	c, ok := d.contacts[id]
-	if !ok {
-		return c, errRecipientNotFound
-	}
-	return c, nil
-}
+// binaryScoped is the t of the test that starts something every test of the
+// binary shares: its cleanups run when the binary ends (TestMain) and its
+// temporary directories last as long. Only what starts it may fail it.
+type binaryScoped struct{ testing.TB }
 
-func (d *directory) set(c Contact) {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	d.contacts[c.UserID] = c
-}
-
-func strPtr(s string) *string { return &s }
-
-// Recipients every test environment knows.
-const (
-	patientID = 101 // email, phone, Vietnamese
-	doctorID  = 202 // email only, English
-	noMailID  = 303 // phone only
+var (
+	atExitMu sync.Mutex
+	atExit   []func()
 )
+
+func (binaryScoped) Cleanup(fn func()) {
+	atExitMu.Lock()
+	defer atExitMu.Unlock()
+	atExit = append(atExit, fn)
+}
+
+func (b binaryScoped) TempDir() string {
+	d, err := os.MkdirTemp("", "hospital-notification-test-")
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { os.RemoveAll(d) })
+	return d
+}
+
+func runAtExit() {
+	atExitMu.Lock()
+	defer atExitMu.Unlock()
+	for i := len(atExit) - 1; i >= 0; i-- {
+		atExit[i]()
+	}
+	atExit = nil
+}
+
+// The user service's bootstrap admin, its client entry for this service,
+// and every test user's password.
+const (
+	usersAdmin         = "notif-admin"
+	usersAdminPass     = "Quiet-Harbor-2026"
+	notificationSecret = "notification-test-secret"
+	userPassword       = "Blue-Lotus-2026"
+)
+
+// users is a real user service, in a Consul agent of its own, with the
+// recipients the tests send to, created through its API.
+type users struct {
+	consul  *testkit.Consul
+	svc     *testkit.Service
+	patient int64 // lan: email and phone
+	doctor  int64 // binh: email only
+}
+
+var (
+	sharedUsersOnce sync.Once
+	sharedUsersSt   *users
+	sharedUsersErr  error
+)
+
+// sharedUsers is the user service the tests of this binary share, started
+// by the first test that needs it.
+func sharedUsers(t testing.TB) *users {
+	t.Helper()
+	sharedUsersOnce.Do(func() {
+		// Stays set if starting fails the first test (t.Fatal leaves Do).
+		sharedUsersErr = errors.New("the shared user service did not start: see the first test that needed it")
+		sharedUsersSt = startUsers(binaryScoped{t})
+		sharedUsersErr = nil
+	})
+	if sharedUsersErr != nil {
+		t.Fatal(sharedUsersErr)
+	}
+	return sharedUsersSt
+}
+
+// startUsers starts Consul and the user service on a database of their own
+// and creates Lan (a patient) and Binh (a doctor).
+func startUsers(t testing.TB) *users {
+	t.Helper()
+	u := &users{consul: testkit.StartConsul(t)}
+	u.svc = testkit.StartService(t, u.consul, "user", testkit.Build(t, "hospital/svc/user"),
+		"MYSQL_DSN="+testkit.SharedMariaDB(t).NewDatabase(t),
+		"JWT_KEY_FILE="+filepath.Join(t.TempDir(), "jwt.pem"),
+		"JWT_GENERATE_KEY=true",
+		"SERVICE_CLIENTS=notification="+notificationSecret,
+		"BOOTSTRAP_ADMIN_USERNAME="+usersAdmin,
+		"BOOTSTRAP_ADMIN_PASSWORD="+usersAdminPass,
+		"BOOTSTRAP_ADMIN_EMAIL=admin@hospital.test",
+	)
+	u.patient = u.register(t, "", map[string]any{"username": "lan", "email": "lan@patients.test",
+		"first_name": "Lan", "last_name": "Nguyen", "phone_number": "+84901234567"})
+	u.doctor = u.register(t, u.adminToken(t), map[string]any{"username": "drbinh", "email": "dr.binh@hospital.test",
+		"first_name": "Binh", "last_name": "Tran", "role_name": auth.RoleDoctor})
+	return u
+}
+
+// call sends a JSON request straight to the user service.
+func (u *users) call(t testing.TB, method, path, token, key string, body any) (int, []byte) {
+	t.Helper()
+	js, _ := json.Marshal(body)
+	req, _ := http.NewRequest(method, u.svc.URL+path, bytes.NewReader(js))
+	req.Header.Set("Content-Type", "application/json")
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	if key != "" {
+		req.Header.Set(HeaderIdempotencyKey, key)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatalf("user service %s %s: %v", method, path, err)
+	}
+	defer resp.Body.Close()
+	raw, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, raw
+}
+
+// adminToken logs in as the bootstrap admin.
+func (u *users) adminToken(t testing.TB) string {
+	t.Helper()
+	status, raw := u.call(t, http.MethodPost, "/api/v1/users/login/", "", "",
+		map[string]string{"username": usersAdmin, "password": usersAdminPass})
+	var out struct {
+		AccessToken string `json:"access_token"`
+	}
+	if err := json.Unmarshal(raw, &out); status != http.StatusOK || err != nil || out.AccessToken == "" {
+		t.Fatalf("admin login: %d %s", status, raw)
+	}
+	return out.AccessToken
+}
+
+// register creates a user (password userPassword) and returns its id: a
+// patient by self-registration, or with adminToken any role_name in body.
+// The username is the Idempotency-Key, so asking again returns the same user.
+func (u *users) register(t testing.TB, adminToken string, body map[string]any) int64 {
+	t.Helper()
+	body["password"] = userPassword
+	path := "/api/v1/users/register/"
+	if adminToken != "" {
+		path = "/api/v1/admin/users/"
+	}
+	status, raw := u.call(t, http.MethodPost, path, adminToken, "notification-test:"+fmt.Sprint(body["username"]), body)
+	var out struct {
+		ID int64 `json:"id"`
+	}
+	if err := json.Unmarshal(raw, &out); status != http.StatusCreated || err != nil || out.ID == 0 {
+		t.Fatalf("create user %v: %d %s", body["username"], status, raw)
+	}
+	return out.ID
+}
 
 type env struct {
 	t        *testing.T
@@ -71,7 +196,9 @@ type env struct {
 	sms      *Sink
 	push     *Sink
 	senders  Senders
-	dir      *directory
+	users    *users
+	patient  int64 // the users' Lan
+	doctor   int64 // the users' Binh
 	srv      *httptest.Server
 	signer   *auth.Signer
 	worker   *Worker
@@ -81,6 +208,8 @@ type env struct {
 type envConfig struct {
 	worker   WorkerOptions
 	noWorker bool
+	// ownUsers gives the test a user service of its own, which it may stop.
+	ownUsers bool
 }
 
 func connectDB(t *testing.T, name string) *mongo.Database {
@@ -138,13 +267,20 @@ func newEnv(t *testing.T, cfgs ...envConfig) *env {
 	}
 	e.sms, e.push = NewSink(ChannelSMS, nil), NewSink(ChannelPush, nil)
 	e.senders = Senders{ChannelEmail: smtp, ChannelSMS: e.sms, ChannelPush: e.push}
-	e.dir = &directory{contacts: map[int64]Contact{
-		patientID: {UserID: patientID, Email: "lan@patients.test", PhoneNumber: strPtr("+84901234567"), FirstName: "Lan", LastName: "Nguyen", Username: "lan", Language: "vi"},
-		doctorID:  {UserID: doctorID, Email: "dr.binh@hospital.test", FirstName: "Binh", LastName: "Tran", Username: "drbinh", Language: "en"},
-		noMailID:  {UserID: noMailID, PhoneNumber: strPtr("+84907654321"), Username: "nomail", Language: "vi"},
-	}}
+	if cfg.ownUsers {
+		e.users = startUsers(t)
+	} else {
+		e.users = sharedUsers(t)
+	}
+	e.patient, e.doctor = e.users.patient, e.users.doctor
 	e.worker = NewWorker(e.store, e.senders, testWorkerOptions(cfg.worker))
-	e.svc = New(e.store, e.dir, e.worker, Options{UrgentHold: time.Minute})
+	// Contacts come from the user service, found in its Consul and called
+	// with this service's token, as in production.
+	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(cancel)
+	client := svcclient.New("notification", discovery.New(ctx, e.users.consul.Client, slog.Default()), svcclient.Options{})
+	client.SetTokenSource(svcclient.NewClientCredentials(client, "notification", notificationSecret))
+	e.svc = New(e.store, UserContacts{Client: client, Log: slog.Default()}, e.worker, Options{UrgentHold: time.Minute})
 
 	_, key, _ := ed25519.GenerateKey(rand.Reader)
 	e.signer = auth.NewSigner(key, auth.DefaultIssuer, auth.DefaultAudience)
@@ -186,7 +322,7 @@ func (e *env) adminToken() string {
 	return e.token(auth.Identity{UserID: 1, Role: auth.RoleAdmin, Username: "admin"})
 }
 func (e *env) patientToken() string {
-	return e.token(auth.Identity{UserID: patientID, Role: auth.RolePatient, Username: "lan"})
+	return e.token(auth.Identity{UserID: e.patient, Role: auth.RolePatient, Username: "lan"})
 }
 
 type result struct {

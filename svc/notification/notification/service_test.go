@@ -18,7 +18,7 @@ import (
 
 func TestSendQueuesAndDelivers(t *testing.T) {
 	e := newEnv(t)
-	r := e.send(registered(patientID, "lan"), "user-registered:101")
+	r := e.send(registered(e.patient, "lan"), "user-registered:101")
 	expect(t, "send", r, http.StatusAccepted)
 	if r.str("status") != "QUEUED" || len(r.str("log_id")) != 24 {
 		t.Fatalf("answer %s", r.raw)
@@ -74,7 +74,7 @@ func TestSendQueuesAndDelivers(t *testing.T) {
 
 func TestSendIsIdempotent(t *testing.T) {
 	e := newEnv(t)
-	body := registered(patientID, "lan")
+	body := registered(e.patient, "lan")
 	first := e.send(body, "user-registered:101")
 	expect(t, "first", first, http.StatusAccepted)
 	again := e.send(body, "user-registered:101")
@@ -94,7 +94,7 @@ func TestSendIsIdempotent(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			r := e.send(registered(doctorID, "binh"), "user-registered:202")
+			r := e.send(registered(e.doctor, "binh"), "user-registered:202")
 			if r.status != http.StatusAccepted {
 				t.Errorf("twin %d: %d %s", i, r.status, r.raw)
 			}
@@ -110,7 +110,7 @@ func TestSendIsIdempotent(t *testing.T) {
 	e.waitLog(ids[0], "sent", sent)
 
 	// The same key for a different request is refused.
-	other := registered(patientID, "someone-else")
+	other := registered(e.patient, "someone-else")
 	expect(t, "key reuse", e.send(other, "user-registered:101"), http.StatusUnprocessableEntity)
 	// Keys are per caller: another service may use the same key.
 	h := map[string]string{HeaderIdempotencyKey: "user-registered:101"}
@@ -149,7 +149,7 @@ func (e *env) waitAllSent() {
 func TestSendRefusesBadRequests(t *testing.T) {
 	e := newEnv(t)
 	svc := e.serviceToken("appointment")
-	good := registered(patientID, "lan")
+	good := registered(e.patient, "lan")
 	post := func(token string, body any) result {
 		return e.do(http.MethodPost, PathSend, token, body, nil)
 	}
@@ -168,8 +168,8 @@ func TestSendRefusesBadRequests(t *testing.T) {
 		{"not an object", `[1,2,3]`, ""},
 		{"empty body", ``, ""},
 		{"trailing data", `{"notification_type":"USER_REGISTERED","recipient_id":101} {}`, ""},
-		{"unknown field", map[string]any{"notification_type": "USER_REGISTERED", "recipient_id": 101, "priority": "high"}, "priority"},
-		{"unknown type", map[string]any{"notification_type": "WEATHER_FORECAST", "recipient_id": 101, "data": map[string]any{}}, "notification_type"},
+		{"unknown field", map[string]any{"notification_type": "USER_REGISTERED", "recipient_id": e.patient, "priority": "high"}, "priority"},
+		{"unknown type", map[string]any{"notification_type": "WEATHER_FORECAST", "recipient_id": e.patient, "data": map[string]any{}}, "notification_type"},
 		{"lower-case type", map[string]any{"notification_type": "user_registered", "recipient_id": 101}, "notification_type"},
 		{"missing type", map[string]any{"recipient_id": 101}, "notification_type"},
 		{"missing recipient", map[string]any{"notification_type": "USER_REGISTERED"}, "recipient_id"},
@@ -178,16 +178,16 @@ func TestSendRefusesBadRequests(t *testing.T) {
 		{"string recipient", map[string]any{"notification_type": "USER_REGISTERED", "recipient_id": "101"}, "recipient_id"},
 		{"fractional recipient", `{"notification_type":"USER_REGISTERED","recipient_id":1.5}`, "recipient_id"},
 		{"unknown recipient", map[string]any{"notification_type": "USER_REGISTERED", "recipient_id": 999, "data": map[string]any{"user_name": "x", "confirmation_link": "y"}}, "recipient_id"},
-		{"bad channel", map[string]any{"notification_type": "USER_REGISTERED", "recipient_id": 101, "channel": "FAX"}, "channel"},
-		{"bad preference", map[string]any{"notification_type": "USER_REGISTERED", "recipient_id": 101, "channel_preferences": []string{"EMAIL", "PIGEON"}}, "channel_preferences[1]"},
-		{"preferences not a list", map[string]any{"notification_type": "USER_REGISTERED", "recipient_id": 101, "channel_preferences": "EMAIL"}, "channel_preferences"},
-		{"data not an object", map[string]any{"notification_type": "USER_REGISTERED", "recipient_id": 101, "data": "x"}, "data"},
-		{"data key with $", map[string]any{"notification_type": "USER_REGISTERED", "recipient_id": 101, "data": map[string]any{"$where": "1"}}, "data"},
-		{"data key with a dot", map[string]any{"notification_type": "USER_REGISTERED", "recipient_id": 101, "data": map[string]any{"a.b": "1"}}, "data"},
-		{"missing variable", map[string]any{"notification_type": "PASSWORD_RESET_REQUESTED", "recipient_id": 101, "channel": "EMAIL", "data": map[string]any{"user_name": "lan"}}, "data"},
-		{"no address for the channel", map[string]any{"notification_type": "USER_REGISTERED", "recipient_id": noMailID, "channel": "EMAIL", "data": map[string]any{"user_name": "x", "confirmation_link": "y"}}, "channel"},
-		{"bad language", map[string]any{"notification_type": "USER_REGISTERED", "recipient_id": 101, "language": "Tiếng Việt"}, "language"},
-		{"bad contact email", map[string]any{"notification_type": "USER_REGISTERED", "recipient_id": 101, "recipient_contact": map[string]any{"email": "nope"}}, "recipient_contact.email"},
+		{"bad channel", map[string]any{"notification_type": "USER_REGISTERED", "recipient_id": e.patient, "channel": "FAX"}, "channel"},
+		{"bad preference", map[string]any{"notification_type": "USER_REGISTERED", "recipient_id": e.patient, "channel_preferences": []string{"EMAIL", "PIGEON"}}, "channel_preferences[1]"},
+		{"preferences not a list", map[string]any{"notification_type": "USER_REGISTERED", "recipient_id": e.patient, "channel_preferences": "EMAIL"}, "channel_preferences"},
+		{"data not an object", map[string]any{"notification_type": "USER_REGISTERED", "recipient_id": e.patient, "data": "x"}, "data"},
+		{"data key with $", map[string]any{"notification_type": "USER_REGISTERED", "recipient_id": e.patient, "data": map[string]any{"$where": "1"}}, "data"},
+		{"data key with a dot", map[string]any{"notification_type": "USER_REGISTERED", "recipient_id": e.patient, "data": map[string]any{"a.b": "1"}}, "data"},
+		{"missing variable", map[string]any{"notification_type": "PASSWORD_RESET_REQUESTED", "recipient_id": e.patient, "channel": "EMAIL", "data": map[string]any{"user_name": "lan"}}, "data"},
+		{"no address for the channel", map[string]any{"notification_type": "USER_REGISTERED", "recipient_id": e.doctor, "channel": "SMS", "data": map[string]any{"user_name": "x", "confirmation_link": "y"}}, "channel"},
+		{"bad language", map[string]any{"notification_type": "USER_REGISTERED", "recipient_id": e.patient, "language": "Tiếng Việt"}, "language"},
+		{"bad contact email", map[string]any{"notification_type": "USER_REGISTERED", "recipient_id": e.patient, "recipient_contact": map[string]any{"email": "nope"}}, "recipient_contact.email"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -217,11 +217,16 @@ func TestSendRefusesBadRequests(t *testing.T) {
 func TestLanguageChoice(t *testing.T) {
 	e := newEnv(t)
 	data := map[string]any{"patient_name": "Nguyen Van A", "doctor_name": "Dr. Tran Thi B", "appointment_time": "2023-12-25 10:00"}
-	send := func(recipient int64, lang string) Log {
+	// send sends to lan in lang (if set), with contact (if set) instead of
+	// what the user service has.
+	send := func(lang string, contact map[string]any) Log {
 		t.Helper()
-		body := map[string]any{"notification_type": TypeAppointmentConfirmedPatient, "recipient_id": recipient, "data": data}
+		body := map[string]any{"notification_type": TypeAppointmentConfirmedPatient, "recipient_id": e.patient, "data": data}
 		if lang != "" {
 			body["language"] = lang
+		}
+		if contact != nil {
+			body["recipient_contact"] = contact
 		}
 		r := e.send(body, "")
 		expect(t, "send", r, http.StatusAccepted)
@@ -231,18 +236,23 @@ func TestLanguageChoice(t *testing.T) {
 		}
 		return l
 	}
-	// The recipient's language, else the request's, else vi, else en.
-	if l := send(patientID, ""); l.Language != "vi" || l.RenderedSubject != "Lịch hẹn của bạn đã được xác nhận: 2023-12-25 10:00" {
+	// The request's language, else the recipient's, else vi, else en. The
+	// user service gives every user vi; a caller that knows better says so
+	// in recipient_contact.
+	if l := send("", nil); l.Language != "vi" || l.RenderedSubject != "Lịch hẹn của bạn đã được xác nhận: 2023-12-25 10:00" {
 		t.Fatalf("vi recipient: %s %q", l.Language, l.RenderedSubject)
 	}
-	if l := send(doctorID, ""); l.Language != "en" || !strings.HasPrefix(l.RenderedSubject, "Your appointment has been confirmed") {
+	english := map[string]any{"email": "lan@patients.test", "language": "en"}
+	if l := send("", english); l.Language != "en" || !strings.HasPrefix(l.RenderedSubject, "Your appointment has been confirmed") {
 		t.Fatalf("en recipient: %s %q", l.Language, l.RenderedSubject)
 	}
-	if l := send(patientID, "en"); l.Language != "en" {
-		t.Fatalf("request language: %s", l.Language)
+	if l := send("en", nil); l.Language != "en" {
+		t.Fatalf("request language over the recipient's vi: %s", l.Language)
 	}
-	e.dir.set(Contact{UserID: 404, Email: "fr@patients.test", Language: "fr"})
-	if l := send(404, ""); l.Language != "vi" {
+	if l := send("vi", english); l.Language != "vi" {
+		t.Fatalf("request language over the recipient's en: %s", l.Language)
+	}
+	if l := send("", map[string]any{"email": "lan@patients.test", "language": "fr"}); l.Language != "vi" {
 		t.Fatalf("no French template: %s, want the default vi", l.Language)
 	}
 	// Without a vi template, en.
@@ -251,7 +261,7 @@ func TestLanguageChoice(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if l := send(patientID, ""); l.Language != "en" {
+	if l := send("", nil); l.Language != "en" {
 		t.Fatalf("fallback: %s, want en", l.Language)
 	}
 }
@@ -259,7 +269,7 @@ func TestLanguageChoice(t *testing.T) {
 func TestChannelPreferences(t *testing.T) {
 	e := newEnv(t)
 	body := map[string]any{
-		"notification_type": TypeAppointmentReminderPatient, "recipient_id": patientID,
+		"notification_type": TypeAppointmentReminderPatient, "recipient_id": e.patient,
 		"channel_preferences": []string{"EMAIL", "SMS", "PUSH"},
 		"data":                map[string]any{"patient_name": "Lan", "doctor_name": "Dr. Binh", "appointment_time": "2026-12-01 09:00"},
 	}
@@ -298,7 +308,7 @@ func TestChannelPreferences(t *testing.T) {
 		t.Fatalf("push sink: %+v", p)
 	}
 	// Without a channel, the configured default (EMAIL).
-	r = e.send(map[string]any{"notification_type": TypeInvoiceGenerated, "recipient_id": patientID,
+	r = e.send(map[string]any{"notification_type": TypeInvoiceGenerated, "recipient_id": e.patient,
 		"data": map[string]any{"invoice_number": "INV-1", "amount": "150000.00", "due_date": "2026-12-31"}}, "")
 	expect(t, "default channel", r, http.StatusAccepted)
 	if l := e.waitLog(r.str("log_id"), "sent", sent); l.Channel != ChannelEmail || !strings.Contains(l.RenderedBody, "150000.00") {
@@ -306,9 +316,67 @@ func TestChannelPreferences(t *testing.T) {
 	}
 }
 
+// Contacts come from the user service. A request that carries the contact
+// needs no lookup, so it is served while the user service is down; one that
+// does not is answered 503 with nothing recorded, and is accepted once the
+// user service is back.
+func TestContactLookupNeedsTheUserService(t *testing.T) {
+	e := newEnv(t, envConfig{ownUsers: true})
+	invoice := func(contact map[string]any) map[string]any {
+		body := map[string]any{"notification_type": TypeInvoiceGenerated, "recipient_id": e.patient, "channel": "EMAIL",
+			"data": map[string]any{"invoice_number": "INV-7", "amount": "150000.00", "due_date": "2026-12-31"}}
+		if contact != nil {
+			body["recipient_contact"] = contact
+		}
+		return body
+	}
+	r := e.send(invoice(nil), "invoice-1")
+	expect(t, "send looked up", r, http.StatusAccepted)
+	if l := e.waitLog(r.str("log_id"), "sent", sent); l.RecipientContact != "lan@patients.test" {
+		t.Fatalf("looked-up address: %q", l.RecipientContact)
+	}
+
+	if err := e.users.svc.Stop(15 * time.Second); err != nil {
+		t.Fatal(err)
+	}
+	carried := e.send(invoice(map[string]any{"email": "lan.work@patients.test", "name": "Lan"}), "invoice-2")
+	expect(t, "contact carried, user service down", carried, http.StatusAccepted)
+	if l := e.waitLog(carried.str("log_id"), "sent", sent); l.RecipientContact != "lan.work@patients.test" {
+		t.Fatalf("carried address: %q", l.RecipientContact)
+	}
+	e.mail.WaitFor(t, "to:lan.work@patients.test", 1, 10*time.Second)
+
+	down := e.send(invoice(nil), "invoice-3")
+	expect(t, "lookup, user service down", down, http.StatusServiceUnavailable)
+	if down.header.Get("Retry-After") == "" {
+		t.Fatalf("503 without Retry-After: %v", down.header)
+	}
+	if n := e.countLogs(nil); n != 2 {
+		t.Fatalf("%d logs after the refused send, want 2", n)
+	}
+
+	// Back (on another port, found through Consul): the caller's retry of
+	// the same request is accepted.
+	e.users.svc.Restart(t, e.users.consul)
+	var again result
+	err := testkit.Until(context.Background(), 20*time.Second, nil, func(context.Context) error {
+		if again = e.send(invoice(nil), "invoice-3"); again.status != http.StatusAccepted {
+			return fmt.Errorf("send after the restart: %d %s", again.status, again.raw)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if l := e.waitLog(again.str("log_id"), "sent", sent); l.RecipientContact != "lan@patients.test" {
+		t.Fatalf("address after the restart: %q", l.RecipientContact)
+	}
+	e.mail.WaitFor(t, "to:lan@patients.test", 2, 10*time.Second)
+}
+
 func TestUrgentSendIsSynchronous(t *testing.T) {
 	e := newEnv(t, envConfig{noWorker: true})
-	body := registered(patientID, "lan")
+	body := registered(e.patient, "lan")
 	body["urgent"] = true
 	r := e.send(body, "urgent-1")
 	expect(t, "urgent", r, http.StatusOK)
@@ -350,7 +418,7 @@ func TestUrgentSendIsSynchronous(t *testing.T) {
 func TestSMTPOutageThenRecovery(t *testing.T) {
 	e := newEnv(t, envConfig{worker: WorkerOptions{MaxAttempts: 1000}})
 	e.mail.Stop()
-	r := e.send(registered(patientID, "lan"), "k1")
+	r := e.send(registered(e.patient, "lan"), "k1")
 	expect(t, "send", r, http.StatusAccepted)
 	id := r.str("log_id")
 	l := e.waitLog(id, "retried", func(l Log) bool { return l.Attempts >= 2 && l.Status == StatusPending && l.ErrorMessage != nil })
@@ -372,7 +440,7 @@ func TestSMTPOutageThenRecovery(t *testing.T) {
 func TestAttemptsUsedUpEndFailed(t *testing.T) {
 	e := newEnv(t, envConfig{worker: WorkerOptions{MaxAttempts: 3}})
 	e.mail.Stop()
-	r := e.send(registered(doctorID, "binh"), "k2")
+	r := e.send(registered(e.doctor, "binh"), "k2")
 	expect(t, "send", r, http.StatusAccepted)
 	id := r.str("log_id")
 	l := e.waitLog(id, "failed", func(l Log) bool { return l.Status == StatusFailed })
@@ -404,9 +472,8 @@ func TestTwoWorkersSendEachLogOnce(t *testing.T) {
 	e := newEnv(t, envConfig{noWorker: true})
 	const n = 40
 	for i := range n {
-		c := Contact{UserID: int64(1000 + i), Email: fmt.Sprintf("p%d@patients.test", i), Language: "vi"}
-		e.dir.set(c)
-		expect(t, "send", e.send(registered(c.UserID, "p"+strconv.Itoa(i)), "reg:"+strconv.Itoa(i)), http.StatusAccepted)
+		id := e.users.register(t, "", map[string]any{"username": "p" + strconv.Itoa(i), "email": fmt.Sprintf("p%d@patients.test", i)})
+		expect(t, "send", e.send(registered(id, "p"+strconv.Itoa(i)), "reg:"+strconv.Itoa(i)), http.StatusAccepted)
 	}
 	other := NewStore(connectDB(t, e.dbName), "other")
 	w1 := NewWorker(e.store, e.senders, testWorkerOptions(WorkerOptions{Instance: "worker-1", Concurrency: 3}))
@@ -445,7 +512,7 @@ func TestRestartDeliversWhatWasQueued(t *testing.T) {
 	e := newEnv(t, envConfig{noWorker: true})
 	var ids []string
 	for i := range 5 {
-		r := e.send(registered(patientID, "lan"+strconv.Itoa(i)), "restart:"+strconv.Itoa(i))
+		r := e.send(registered(e.patient, "lan"+strconv.Itoa(i)), "restart:"+strconv.Itoa(i))
 		expect(t, "send", r, http.StatusAccepted)
 		ids = append(ids, r.str("log_id"))
 	}
@@ -558,13 +625,13 @@ func TestSeedingAndTemplateAdmin(t *testing.T) {
 	} {
 		expect(t, "create "+name, e.do(http.MethodPost, PathTemplates, admin, bad, nil), http.StatusBadRequest)
 	}
-	r := e.send(map[string]any{"notification_type": "VACCINATION_DUE", "recipient_id": patientID,
+	r := e.send(map[string]any{"notification_type": "VACCINATION_DUE", "recipient_id": e.patient,
 		"data": map[string]any{"vaccine": "Cúm", "date": "2026-12-10"}}, "")
 	expect(t, "send new type", r, http.StatusAccepted)
 	// An inactive template is not used.
 	create["is_active"] = false
 	expect(t, "deactivate", e.do(http.MethodPut, PathTemplates+c.str("id")+"/", admin, create, nil), http.StatusOK)
-	expect(t, "send with inactive template", e.send(map[string]any{"notification_type": "VACCINATION_DUE", "recipient_id": patientID,
+	expect(t, "send with inactive template", e.send(map[string]any{"notification_type": "VACCINATION_DUE", "recipient_id": e.patient,
 		"data": map[string]any{"vaccine": "Cúm", "date": "2026-12-10"}}, ""), http.StatusBadRequest)
 
 	types := e.do(http.MethodGet, PathTypes, admin, nil, nil)
@@ -575,10 +642,10 @@ func TestLogFilters(t *testing.T) {
 	e := newEnv(t, envConfig{noWorker: true})
 	ctx := context.Background()
 	for i := range 3 {
-		expect(t, "send", e.send(registered(patientID, "lan"), "a"+strconv.Itoa(i)), http.StatusAccepted)
+		expect(t, "send", e.send(registered(e.patient, "lan"), "a"+strconv.Itoa(i)), http.StatusAccepted)
 	}
-	expect(t, "send", e.send(registered(doctorID, "binh"), "b"), http.StatusAccepted)
-	expect(t, "send", e.send(map[string]any{"notification_type": TypeAppointmentReminderPatient, "recipient_id": patientID, "channel": "SMS",
+	expect(t, "send", e.send(registered(e.doctor, "binh"), "b"), http.StatusAccepted)
+	expect(t, "send", e.send(map[string]any{"notification_type": TypeAppointmentReminderPatient, "recipient_id": e.patient, "channel": "SMS",
 		"data": map[string]any{"patient_name": "Lan", "doctor_name": "B", "appointment_time": "t"}}, "c"), http.StatusAccepted)
 	// One old log, to test the date range.
 	old := time.Date(2025, 1, 15, 8, 0, 0, 0, time.UTC)
@@ -594,20 +661,21 @@ func TestLogFilters(t *testing.T) {
 		expect(t, q, r, http.StatusOK)
 		return int(r.body["count"].(float64))
 	}
+	patient, doctor := strconv.FormatInt(e.patient, 10), strconv.FormatInt(e.doctor, 10)
 	for q, want := range map[string]int{
 		"":                                   5,
-		"?recipient_id=101":                  4,
-		"?recipient=202":                     1,
+		"?recipient_id=" + patient:           4,
+		"?recipient=" + doctor:               1,
 		"?notification_type=USER_REGISTERED": 4,
 		"?channel=SMS":                       1,
 		"?status=PENDING":                    5,
 		"?status=SENT":                       0,
-		"?date_from=2025-01-15&date_to=2025-01-15":        1,
-		"?date_from=2025-01-16":                           4,
-		"?created_before=2025-01-15T08:00:00Z":            0,
-		"?created_before=2025-01-15T08:00:00.001Z":        1,
-		"?recipient_id=101&channel=EMAIL&status=PENDING":  3,
-		"?notification_type=APPOINTMENT_REMINDER_PATIENT": 1,
+		"?date_from=2025-01-15&date_to=2025-01-15":                   1,
+		"?date_from=2025-01-16":                                      4,
+		"?created_before=2025-01-15T08:00:00Z":                       0,
+		"?created_before=2025-01-15T08:00:00.001Z":                   1,
+		"?recipient_id=" + patient + "&channel=EMAIL&status=PENDING": 3,
+		"?notification_type=APPOINTMENT_REMINDER_PATIENT":            1,
 	} {
 		if got := count(q); got != want {
 			t.Errorf("%q: count %d, want %d", q, got, want)
