@@ -109,12 +109,19 @@ func IsDuplicate(err error) bool {
 
 // InTx runs fn in a transaction, committing on nil and rolling back
 // otherwise. A deadlock or lock-wait timeout rolls the whole transaction back
-// in MySQL, so fn is run again (up to three times): fn must only touch the
+// in MySQL, so fn is run again (see RetryOnConflict): fn must only touch the
 // database through tx.
 func InTx(ctx context.Context, db *sql.DB, fn func(tx *sql.Tx) error) error {
+	return RetryOnConflict(ctx, func() error { return inTx(ctx, db, fn) })
+}
+
+// RetryOnConflict runs fn again (up to five times in all, with a short
+// growing pause) while it fails with a deadlock (1213) or a lock-wait timeout
+// (1205): MySQL's answer to two writers meeting, which a repeat resolves.
+func RetryOnConflict(ctx context.Context, fn func() error) error {
 	var err error
-	for attempt := range 3 {
-		if err = inTx(ctx, db, fn); err == nil || !retryableTx(err) {
+	for attempt := range 5 {
+		if err = fn(); err == nil || !retryableTx(err) {
 			return err
 		}
 		select {

@@ -15,6 +15,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"hospital/lib/mysqldb"
 	"hospital/lib/svcclient"
 )
 
@@ -131,9 +132,14 @@ type claimed struct {
 func (d *Dispatcher) round(ctx context.Context) (int, error) {
 	lease := d.owner + "-" + randHex(4)
 	now := time.Now().UTC()
-	res, err := d.db.ExecContext(ctx, `UPDATE outbox_messages SET lease_owner = ?, lease_until = ?
-		WHERE status = 'PENDING' AND next_attempt_at <= ? AND (lease_until IS NULL OR lease_until < ?)
-		ORDER BY id LIMIT ?`, lease, now.Add(d.opts.Lease), now, now, d.opts.Batch)
+	var res sql.Result
+	err := mysqldb.RetryOnConflict(ctx, func() error {
+		var err error
+		res, err = d.db.ExecContext(ctx, `UPDATE outbox_messages SET lease_owner = ?, lease_until = ?
+			WHERE status = 'PENDING' AND next_attempt_at <= ? AND (lease_until IS NULL OR lease_until < ?)
+			ORDER BY id LIMIT ?`, lease, now.Add(d.opts.Lease), now, now, d.opts.Batch)
+		return err
+	})
 	if err != nil {
 		return 0, fmt.Errorf("claim: %w", err)
 	}
@@ -213,9 +219,14 @@ func (d *Dispatcher) deliver(ctx context.Context, lease string, c claimed) {
 // finish applies set to the message if we still hold its lease.
 func (d *Dispatcher) finish(ctx context.Context, lease string, c claimed, set string, args ...any) {
 	args = append(args, c.id, lease)
-	_, err := d.db.ExecContext(ctx, `UPDATE outbox_messages SET `+set+`,
-		attempts = attempts + 1, lease_owner = NULL, lease_until = NULL
-		WHERE id = ? AND lease_owner = ?`, args...)
+	// A result that is not recorded means a redelivery when the lease runs
+	// out, so a conflict with another instance's claim is retried.
+	err := mysqldb.RetryOnConflict(ctx, func() error {
+		_, err := d.db.ExecContext(ctx, `UPDATE outbox_messages SET `+set+`,
+			attempts = attempts + 1, lease_owner = NULL, lease_until = NULL
+			WHERE id = ? AND lease_owner = ?`, args...)
+		return err
+	})
 	if err != nil {
 		d.log.Error("outbox: cannot record delivery result", "key", c.key, "err", err.Error())
 	}
