@@ -8,8 +8,8 @@
 #   make build   build the services into build/bin
 #   make clean   remove build/ (not the tools cache, not the platform's data)
 #
-# Works as root on a fresh Debian with Go and gcc; Debian packages it needs
-# (mariadb-server, curl, jq) are installed when missing.
+# Works as root on a fresh Debian with Go; Debian packages it needs
+# (mariadb-server, curl, jq, and gcc to build Nomad) are installed when missing.
 
 SHELL := /bin/bash
 .SHELLFLAGS := -euo pipefail -c
@@ -38,6 +38,7 @@ deps:
 	command -v mariadbd >/dev/null 2>&1 || [[ -x /usr/sbin/mariadbd ]] || missing+=(mariadb-server); \
 	command -v curl >/dev/null 2>&1 || missing+=(curl); \
 	command -v jq >/dev/null 2>&1 || missing+=(jq); \
+	command -v gcc >/dev/null 2>&1 || missing+=(gcc libc6-dev); \
 	if (( $${#missing[@]} > 0 )); then \
 	  echo "deps: installing $${missing[*]} with apt-get"; \
 	  if [[ $$(id -u) -ne 0 ]]; then echo "deps: run as root, or: sudo apt-get install -y $${missing[*]}" >&2; exit 1; fi; \
