@@ -17,7 +17,7 @@ SHELL := /bin/bash
 
 # The services, in deployment order. Each has svc/<name>/ (built to
 # build/bin/<name>) and jobs/<name>.nomad.hcl.
-SERVICES ?= user notification gateway
+SERVICES ?= user notification appointment gateway
 
 export HOSPITAL_TOOLS_BIN ?= $(HOME)/.cache/hospital/bin
 export STATE_DIR ?= $(HOME)/.local/state/hospital

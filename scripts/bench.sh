@@ -44,6 +44,11 @@ notif_max=$work/notif-max.md
 (cd e2e && LOAD_REPORT=$notif_max go test -count=1 -run '^$' \
   -bench BenchmarkLoadNotificationSend -benchtime 1x -timeout 20m ./) | grep -E '^(Benchmark|ok|FAIL)'
 
+echo "=== appointment load run (bookings through the gateway, availability with a year of appointments)"
+appt=$work/appt.md
+(cd e2e && LOAD_REPORT=$appt go test -count=1 -run '^$' -bench BenchmarkLoadAppointments -benchtime 1x -timeout 20m ./) \
+  | grep -E '^(Benchmark|ok|FAIL)'
+
 cpu=$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ //')
 {
   echo "# Benchmarks"
@@ -85,6 +90,14 @@ cpu=$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ //')
   echo "FerretDB on SQLite serves no query from an index, so every claim scans the"
   echo "log collection and throughput falls as it grows; MongoDB in production uses"
   echo "the indexes the service creates."
+  echo
+  echo "## Appointments: bookings and availability through the gateway"
+  echo
+  echo '```sh'
+  echo "cd e2e && go test -run '^\$' -bench BenchmarkLoadAppointments -benchtime 1x ./"
+  echo '```'
+  echo
+  cat "$appt"
   echo
   echo "## Go benchmarks"
   echo
