@@ -12,7 +12,6 @@ import (
 	"io"
 	"net/http"
 	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -43,24 +42,15 @@ type platform struct {
 func startPlatform(t testing.TB, extraEnv ...string) *platform {
 	t.Helper()
 	p := &platform{consul: testkit.StartConsul(t)}
-	dsn := testkit.SharedMariaDB(t).NewDatabase(t)
-	db, err := mysqldb.Open(context.Background(), dsn)
+	user := testkit.StartUserService(t, p.consul, "notification=e2e-notification-secret",
+		append([]string{"BOOTSTRAP_ADMIN_USERNAME=" + adminUser, "BOOTSTRAP_ADMIN_PASSWORD=" + adminPass}, extraEnv...)...)
+	p.user = user.Service
+	db, err := mysqldb.Open(context.Background(), user.DSN)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { db.Close() })
 	p.db = db
-
-	userEnv := append([]string{
-		"MYSQL_DSN=" + dsn,
-		"JWT_KEY_FILE=" + filepath.Join(t.TempDir(), "jwt.pem"),
-		"JWT_GENERATE_KEY=true",
-		"SERVICE_CLIENTS=notification=e2e-notification-secret",
-		"BOOTSTRAP_ADMIN_USERNAME=" + adminUser,
-		"BOOTSTRAP_ADMIN_PASSWORD=" + adminPass,
-		"BOOTSTRAP_ADMIN_EMAIL=admin@hospital.test",
-	}, extraEnv...)
-	p.user = testkit.StartService(t, p.consul, "user", testkit.Build(t, "hospital/svc/user"), userEnv...)
 	p.gateway = testkit.StartService(t, p.consul, "gateway", testkit.Build(t, "hospital/svc/gateway"),
 		append([]string{"RATE_LIMIT_PER_MINUTE=100000", "RATE_LIMIT_BURST=100000"}, extraEnv...)...)
 	p.gw = p.gateway.URL

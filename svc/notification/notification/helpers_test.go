@@ -14,7 +14,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -31,50 +30,12 @@ import (
 )
 
 func TestMain(m *testing.M) {
-	code := testkit.Main(m)
-	runAtExit()
-	os.Exit(code)
-}
-
-// binaryScoped is the t of the test that starts something every test of the
-// binary shares: its cleanups run when the binary ends (TestMain) and its
-// temporary directories last as long. Only what starts it may fail it.
-type binaryScoped struct{ testing.TB }
-
-var (
-	atExitMu sync.Mutex
-	atExit   []func()
-)
-
-func (binaryScoped) Cleanup(fn func()) {
-	atExitMu.Lock()
-	defer atExitMu.Unlock()
-	atExit = append(atExit, fn)
-}
-
-func (b binaryScoped) TempDir() string {
-	d, err := os.MkdirTemp("", "hospital-notification-test-")
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() { os.RemoveAll(d) })
-	return d
-}
-
-func runAtExit() {
-	atExitMu.Lock()
-	defer atExitMu.Unlock()
-	for i := len(atExit) - 1; i >= 0; i-- {
-		atExit[i]()
-	}
-	atExit = nil
+	os.Exit(testkit.Main(m))
 }
 
 // The user service's bootstrap admin, its client entry for this service,
 // and every test user's password.
 const (
-	usersAdmin         = "notif-admin"
-	usersAdminPass     = "Quiet-Harbor-2026"
 	notificationSecret = "notification-test-secret"
 	userPassword       = "Blue-Lotus-2026"
 )
@@ -83,7 +44,7 @@ const (
 // recipients the tests send to, created through its API.
 type users struct {
 	consul  *testkit.Consul
-	svc     *testkit.Service
+	svc     *testkit.UserService
 	patient int64 // lan: email and phone
 	doctor  int64 // binh: email only
 }
@@ -101,7 +62,7 @@ func sharedUsers(t testing.TB) *users {
 	sharedUsersOnce.Do(func() {
 		// Stays set if starting fails the first test (t.Fatal leaves Do).
 		sharedUsersErr = errors.New("the shared user service did not start: see the first test that needed it")
-		sharedUsersSt = startUsers(binaryScoped{t})
+		sharedUsersSt = startUsers(testkit.Shared(t))
 		sharedUsersErr = nil
 	})
 	if sharedUsersErr != nil {
@@ -115,15 +76,7 @@ func sharedUsers(t testing.TB) *users {
 func startUsers(t testing.TB) *users {
 	t.Helper()
 	u := &users{consul: testkit.StartConsul(t)}
-	u.svc = testkit.StartService(t, u.consul, "user", testkit.Build(t, "hospital/svc/user"),
-		"MYSQL_DSN="+testkit.SharedMariaDB(t).NewDatabase(t),
-		"JWT_KEY_FILE="+filepath.Join(t.TempDir(), "jwt.pem"),
-		"JWT_GENERATE_KEY=true",
-		"SERVICE_CLIENTS=notification="+notificationSecret,
-		"BOOTSTRAP_ADMIN_USERNAME="+usersAdmin,
-		"BOOTSTRAP_ADMIN_PASSWORD="+usersAdminPass,
-		"BOOTSTRAP_ADMIN_EMAIL=admin@hospital.test",
-	)
+	u.svc = testkit.StartUserService(t, u.consul, "notification="+notificationSecret)
 	u.patient = u.register(t, "", map[string]any{"username": "lan", "email": "lan@patients.test",
 		"first_name": "Lan", "last_name": "Nguyen", "phone_number": "+84901234567"})
 	u.doctor = u.register(t, u.adminToken(t), map[string]any{"username": "drbinh", "email": "dr.binh@hospital.test",
@@ -156,7 +109,7 @@ func (u *users) call(t testing.TB, method, path, token, key string, body any) (i
 func (u *users) adminToken(t testing.TB) string {
 	t.Helper()
 	status, raw := u.call(t, http.MethodPost, "/api/v1/users/login/", "", "",
-		map[string]string{"username": usersAdmin, "password": usersAdminPass})
+		map[string]string{"username": u.svc.AdminUsername, "password": u.svc.AdminPassword})
 	var out struct {
 		AccessToken string `json:"access_token"`
 	}
