@@ -10,7 +10,9 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -48,6 +50,7 @@ func SharedMariaDB(t testing.TB) *MariaDB {
 }
 
 func startMariaDB() (*MariaDB, error) {
+	reapOrphanedMariaDB()
 	mariadbd, err := Binary("mariadbd")
 	if err != nil {
 		return nil, err
@@ -87,6 +90,10 @@ func startMariaDB() (*MariaDB, error) {
 		return nil, err
 	}
 	m := &MariaDB{Port: port, dir: dir, proc: proc}
+	// mariadbd drops root for the mysql user, which clears the parent-death
+	// signal: if this test binary is killed, the next one reaps the server.
+	_ = os.WriteFile(filepath.Join(dir, "owner.pid"), []byte(strconv.Itoa(os.Getpid())), 0o644)
+	_ = os.WriteFile(filepath.Join(dir, "server.pid"), []byte(strconv.Itoa(proc.Cmd.Process.Pid)), 0o644)
 	root, err := sql.Open("mysql", fmt.Sprintf("root@tcp(127.0.0.1:%d)/?multiStatements=true", port))
 	if err != nil {
 		m.stop()
@@ -108,6 +115,35 @@ func (m *MariaDB) stop() {
 	}
 	_ = m.proc.Stop(20 * time.Second)
 	os.RemoveAll(m.dir)
+}
+
+// reapOrphanedMariaDB stops servers left by test binaries that died without
+// running Main (a -timeout panic, a kill) and removes their directories.
+func reapOrphanedMariaDB() {
+	dirs, _ := filepath.Glob(filepath.Join(os.TempDir(), "hospital-mariadb-*"))
+	for _, dir := range dirs {
+		owner, err := readPID(filepath.Join(dir, "owner.pid"))
+		if err != nil || alive(owner) {
+			continue
+		}
+		if server, err := readPID(filepath.Join(dir, "server.pid")); err == nil && alive(server) {
+			_ = syscall.Kill(server, syscall.SIGKILL)
+		}
+		os.RemoveAll(dir)
+	}
+}
+
+func readPID(path string) (int, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return 0, err
+	}
+	return strconv.Atoi(strings.TrimSpace(string(b)))
+}
+
+// alive reports whether a process with pid exists.
+func alive(pid int) bool {
+	return pid > 0 && syscall.Kill(pid, 0) == nil
 }
 
 // NewDatabase creates an empty database with its own user and returns its
