@@ -39,26 +39,8 @@ func TestMain(m *testing.M) {
 
 var hcm, _ = time.LoadLocation("Asia/Ho_Chi_Minh")
 
-// clock is the service's time, moved by tests.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
-}
-
-// The user service's bootstrap admin, its client entry for this service,
-// and every test user's password.
+// This service's client secret at the user service, and every test user's
+// password.
 const (
 	appointmentSecret = "appointment-test-secret"
 	userPassword      = "Blue-Lotus-2026"
@@ -260,7 +242,7 @@ type env struct {
 	db     *sql.DB
 	svc    *appointment.Service
 	signer *auth.Signer
-	clock  *clock
+	clock  *testkit.Clock
 	users  *users
 	kicks  atomic.Int32
 	url    string
@@ -285,7 +267,7 @@ func newEnv(t *testing.T) *env {
 		t.Fatal(err)
 	}
 	// Noon in the clinic, on a fixed Monday, so slot arithmetic is predictable.
-	e := &env{people: u.people, t: t, db: db, users: u, clock: &clock{t: time.Date(2026, 12, 7, 12, 0, 0, 0, hcm)}}
+	e := &env{people: u.people, t: t, db: db, users: u, clock: testkit.NewClock(time.Date(2026, 12, 7, 12, 0, 0, 0, hcm))}
 	e.signer = auth.NewSigner(key, auth.DefaultIssuer, auth.DefaultAudience)
 	// Users come from the user service, found in its Consul and called with
 	// this service's token, as in production.

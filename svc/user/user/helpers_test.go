@@ -55,24 +55,6 @@ func TestMain(m *testing.M) {
 	os.Exit(testkit.Main(m))
 }
 
-// clock is the service's time, moved by tests.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
-}
-
 const (
 	testBaseURL       = "https://hospital.example"
 	testServiceSecret = "billing-secret=with=equals"
@@ -84,7 +66,7 @@ type env struct {
 	db     *sql.DB
 	svc    *user.Service
 	signer *auth.Signer
-	clock  *clock
+	clock  *testkit.Clock
 	kicks  atomic.Int32
 	url    string
 }
@@ -106,7 +88,7 @@ func newEnv(t *testing.T) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e := &env{t: t, db: db, clock: &clock{t: time.Now().UTC()}}
+	e := &env{t: t, db: db, clock: testkit.NewClock(time.Now().UTC())}
 	e.signer = auth.NewSigner(key, auth.DefaultIssuer, auth.DefaultAudience)
 	clients, err := user.ParseServiceClients("billing=" + testServiceSecret + ", notification = notif-secret")
 	if err != nil {
