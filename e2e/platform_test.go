@@ -4,7 +4,6 @@
 package e2e
 
 import (
-	"bytes"
 	"context"
 	"database/sql"
 	"encoding/json"
@@ -12,7 +11,6 @@ import (
 	"io"
 	"net/http"
 	"os"
-	"strings"
 	"testing"
 	"time"
 
@@ -89,20 +87,7 @@ func (r result) str(key string) string {
 // value (sent as JSON).
 func (p *platform) do(t testing.TB, method, path, token string, body any, header map[string]string) result {
 	t.Helper()
-	var rd io.Reader
-	switch b := body.(type) {
-	case nil:
-	case string:
-		rd = strings.NewReader(b)
-	case []byte:
-		rd = bytes.NewReader(b)
-	default:
-		js, err := json.Marshal(b)
-		if err != nil {
-			t.Fatal(err)
-		}
-		rd = bytes.NewReader(js)
-	}
+	rd := testkit.Body(t, body)
 	req, err := http.NewRequest(method, p.gw+path, rd)
 	if err != nil {
 		t.Fatal(err)

@@ -13,7 +13,6 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"io/fs"
 	"net/http"
 	"time"
 
@@ -26,8 +25,7 @@ var migrations embed.FS
 
 // Migrate creates the key table (its own goose history table).
 func Migrate(ctx context.Context, db *sql.DB) error {
-	sub, _ := fs.Sub(migrations, "migrations")
-	return mysqldb.Migrate(ctx, db, sub, "goose_idempotency_version")
+	return mysqldb.Migrate(ctx, db, migrations, "migrations", "goose_idempotency_version")
 }
 
 // Header is the request header carrying the key.

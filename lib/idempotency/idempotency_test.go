@@ -18,14 +18,7 @@ func TestMain(m *testing.M) { os.Exit(testkit.Main(m)) }
 
 func TestConcurrentDuplicatesActOnce(t *testing.T) {
 	ctx := context.Background()
-	db, err := mysqldb.Open(ctx, testkit.SharedMariaDB(t).NewDatabase(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	if err := idempotency.Migrate(ctx, db); err != nil {
-		t.Fatal(err)
-	}
+	db, _ := testkit.NewMySQL(t, idempotency.Migrate)
 	if _, err := db.Exec(`CREATE TABLE things (id INT AUTO_INCREMENT PRIMARY KEY, name VARCHAR(20))`); err != nil {
 		t.Fatal(err)
 	}
@@ -83,7 +76,7 @@ func TestConcurrentDuplicatesActOnce(t *testing.T) {
 	}
 
 	// The same key for a different request is refused, and changes nothing.
-	_, _, err = create("key-1", idempotency.Fingerprint([]byte("other")))
+	_, _, err := create("key-1", idempotency.Fingerprint([]byte("other")))
 	if p, ok := problem.As(err); !ok || p.Status != http.StatusUnprocessableEntity {
 		t.Fatalf("reused key for another request: %v", err)
 	}

@@ -71,11 +71,15 @@ func permanentConnError(err error) bool {
 	return false
 }
 
-// Migrate applies the migrations in fsys (the *.sql files at its root),
+// Migrate applies the migrations in fsys (the *.sql files in its directory dir),
 // tracking them in table, so lib components and the service can each keep
 // their own migration history in one database. A MySQL named lock serialises
 // instances that start together, so no migration is applied twice at once.
-func Migrate(ctx context.Context, db *sql.DB, fsys fs.FS, table string) error {
+func Migrate(ctx context.Context, db *sql.DB, fsys fs.FS, dir, table string) error {
+	sub, err := fs.Sub(fsys, dir)
+	if err != nil {
+		return fmt.Errorf("migrations %s: %w", table, err)
+	}
 	conn, err := db.Conn(ctx)
 	if err != nil {
 		return fmt.Errorf("migrate %s: %w", table, err)
@@ -91,7 +95,7 @@ func Migrate(ctx context.Context, db *sql.DB, fsys fs.FS, table string) error {
 	}
 	defer func() { _, _ = conn.ExecContext(context.WithoutCancel(ctx), `DO RELEASE_LOCK(?)`, lock) }()
 
-	p, err := goose.NewProvider(goose.DialectMySQL, db, fsys, goose.WithTableName(table))
+	p, err := goose.NewProvider(goose.DialectMySQL, db, sub, goose.WithTableName(table))
 	if err != nil {
 		return fmt.Errorf("migrations %s: %w", table, err)
 	}

@@ -12,7 +12,6 @@ import (
 	"embed"
 	"encoding/json"
 	"fmt"
-	"io/fs"
 	"time"
 
 	"hospital/lib/logging"
@@ -24,8 +23,7 @@ var migrations embed.FS
 
 // Migrate creates the outbox table (its own goose history table).
 func Migrate(ctx context.Context, db *sql.DB) error {
-	sub, _ := fs.Sub(migrations, "migrations")
-	return mysqldb.Migrate(ctx, db, sub, "goose_outbox_version")
+	return mysqldb.Migrate(ctx, db, migrations, "migrations", "goose_outbox_version")
 }
 
 // Message is one call to make to another service.

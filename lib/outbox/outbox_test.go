@@ -70,18 +70,9 @@ func (r *receiver) count(key string) int {
 
 func setup(t *testing.T) (*sql.DB, *testkit.Consul, *svcclient.Client) {
 	t.Helper()
-	dsn := testkit.SharedMariaDB(t).NewDatabase(t)
-	ctx := context.Background()
-	db, err := mysqldb.Open(ctx, dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	if err := outbox.Migrate(ctx, db); err != nil {
-		t.Fatal(err)
-	}
+	db, _ := testkit.NewMySQL(t, outbox.Migrate)
 	c := testkit.StartConsul(t)
-	rctx, cancel := context.WithCancel(ctx)
+	rctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
 	client := svcclient.New("tester", discovery.New(rctx, c.Client, quiet),
 		svcclient.Options{Logger: quiet, RetryWaitMin: time.Millisecond, RetryWaitMax: 5 * time.Millisecond, BreakerOpenFor: 50 * time.Millisecond})

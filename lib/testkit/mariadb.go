@@ -17,6 +17,8 @@ import (
 	"time"
 
 	_ "github.com/go-sql-driver/mysql"
+
+	"hospital/lib/mysqldb"
 )
 
 // MariaDB is a throwaway server shared by the tests of one package.
@@ -169,3 +171,24 @@ func (m *MariaDB) NewDatabase(t testing.TB) string {
 
 // Root returns a root connection (for assertions on raw tables).
 func (m *MariaDB) Root() *sql.DB { return m.root }
+
+// NewMySQL opens a fresh database on the shared MariaDB, applies migrate
+// (nil for none) and closes it when the test ends. It returns the handle and
+// the DSN (for a service process under test).
+func NewMySQL(t testing.TB, migrate func(ctx context.Context, db *sql.DB) error) (*sql.DB, string) {
+	t.Helper()
+	dsn := SharedMariaDB(t).NewDatabase(t)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	db, err := mysqldb.Open(ctx, dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	if migrate != nil {
+		if err := migrate(ctx, db); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return db, dsn
+}

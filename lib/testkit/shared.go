@@ -1,9 +1,11 @@
 package testkit
 
 import (
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 )
 
@@ -60,4 +62,29 @@ func StartUserService(t testing.TB, c *Consul, serviceClients string, env ...str
 	}
 	u.Service = StartService(t, c, "user", Build(t, "hospital/svc/user"), append(base, env...)...)
 	return u
+}
+
+// SharedOnce returns a getter for something every test of the binary shares:
+// the first test that calls it runs start (with a Shared t, so what start
+// registers lasts until Main ends), later tests get the same value. If start
+// fails the first test, every later caller fails with a pointer to it.
+func SharedOnce[T any](start func(t testing.TB) T) func(t testing.TB) T {
+	var (
+		once sync.Once
+		val  T
+		err  error
+	)
+	return func(t testing.TB) T {
+		t.Helper()
+		once.Do(func() {
+			// Stays set if start fails the test (t.Fatal leaves Do early).
+			err = errors.New("a shared fixture did not start: see the first test that needed it")
+			val = start(Shared(t))
+			err = nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return val
+	}
 }

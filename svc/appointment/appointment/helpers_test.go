@@ -26,7 +26,6 @@ import (
 	"hospital/lib/discovery"
 	"hospital/lib/idempotency"
 	"hospital/lib/middleware"
-	"hospital/lib/mysqldb"
 	"hospital/lib/svcclient"
 	"hospital/lib/testkit"
 	"hospital/svc/appointment/appointment"
@@ -68,27 +67,9 @@ type users struct {
 	svc    *testkit.UserService
 }
 
-var (
-	sharedUsersOnce sync.Once
-	sharedUsersSt   *users
-	sharedUsersErr  error
-)
-
 // sharedUsers is the user service the tests of this binary share, started
 // by the first test that needs it.
-func sharedUsers(t testing.TB) *users {
-	t.Helper()
-	sharedUsersOnce.Do(func() {
-		// Stays set if starting fails the first test (t.Fatal leaves Do).
-		sharedUsersErr = errors.New("the shared user service did not start: see the first test that needed it")
-		sharedUsersSt = startUsers(testkit.Shared(t))
-		sharedUsersErr = nil
-	})
-	if sharedUsersErr != nil {
-		t.Fatal(sharedUsersErr)
-	}
-	return sharedUsersSt
-}
+var sharedUsers = testkit.SharedOnce(startUsers)
 
 // startUsers starts Consul and the user service on a database of their own
 // and creates the tests' users.
@@ -251,17 +232,7 @@ type env struct {
 func newEnv(t *testing.T) *env {
 	t.Helper()
 	u := sharedUsers(t)
-	dsn := testkit.SharedMariaDB(t).NewDatabase(t)
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	db, err := mysqldb.Open(ctx, dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	if err := appointment.Migrate(ctx, db); err != nil {
-		t.Fatal(err)
-	}
+	db, _ := testkit.NewMySQL(t, appointment.Migrate)
 	_, key, err := ed25519.GenerateKey(rand.Reader)
 	if err != nil {
 		t.Fatal(err)

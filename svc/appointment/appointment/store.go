@@ -6,7 +6,6 @@ import (
 	"embed"
 	"errors"
 	"fmt"
-	"io/fs"
 	"sort"
 	"strings"
 	"time"
@@ -24,11 +23,7 @@ const MigrationsTable = "goose_db_version"
 // Migrate brings the database up to date: the appointment schema and lib's
 // outbox table.
 func Migrate(ctx context.Context, db *sql.DB) error {
-	sub, err := fs.Sub(migrations, "migrations")
-	if err != nil {
-		return err
-	}
-	if err := mysqldb.Migrate(ctx, db, sub, MigrationsTable); err != nil {
+	if err := mysqldb.Migrate(ctx, db, migrations, "migrations", MigrationsTable); err != nil {
 		return err
 	}
 	return outbox.Migrate(ctx, db)

@@ -7,7 +7,6 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -49,27 +48,9 @@ type users struct {
 	doctor  int64 // binh: email only
 }
 
-var (
-	sharedUsersOnce sync.Once
-	sharedUsersSt   *users
-	sharedUsersErr  error
-)
-
 // sharedUsers is the user service the tests of this binary share, started
 // by the first test that needs it.
-func sharedUsers(t testing.TB) *users {
-	t.Helper()
-	sharedUsersOnce.Do(func() {
-		// Stays set if starting fails the first test (t.Fatal leaves Do).
-		sharedUsersErr = errors.New("the shared user service did not start: see the first test that needed it")
-		sharedUsersSt = startUsers(testkit.Shared(t))
-		sharedUsersErr = nil
-	})
-	if sharedUsersErr != nil {
-		t.Fatal(sharedUsersErr)
-	}
-	return sharedUsersSt
-}
+var sharedUsers = testkit.SharedOnce(startUsers)
 
 // startUsers starts Consul and the user service on a database of their own
 // and creates Lan (a patient) and Binh (a doctor).

@@ -23,7 +23,6 @@ import (
 
 	"hospital/lib/auth"
 	"hospital/lib/middleware"
-	"hospital/lib/mysqldb"
 	"hospital/lib/problem"
 	"hospital/lib/testkit"
 	"hospital/svc/user/user"
@@ -73,17 +72,7 @@ type env struct {
 
 func newEnv(t *testing.T) *env {
 	t.Helper()
-	dsn := testkit.SharedMariaDB(t).NewDatabase(t)
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	db, err := mysqldb.Open(ctx, dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	if err := user.Migrate(ctx, db); err != nil {
-		t.Fatal(err)
-	}
+	db, _ := testkit.NewMySQL(t, user.Migrate)
 	_, key, err := ed25519.GenerateKey(rand.Reader)
 	if err != nil {
 		t.Fatal(err)
@@ -157,20 +146,7 @@ func (r *resp) fieldError(field string) problem.Problem {
 // optional bearer token and extra headers as name, value pairs.
 func (e *env) call(method, path, token string, body any, headers ...string) *resp {
 	e.t.Helper()
-	var rd io.Reader
-	switch b := body.(type) {
-	case nil:
-	case string:
-		rd = strings.NewReader(b)
-	case []byte:
-		rd = bytes.NewReader(b)
-	default:
-		data, err := json.Marshal(b)
-		if err != nil {
-			e.t.Fatal(err)
-		}
-		rd = bytes.NewReader(data)
-	}
+	rd := testkit.Body(e.t, body)
 	req, err := http.NewRequest(method, e.url+path, rd)
 	if err != nil {
 		e.t.Fatal(err)

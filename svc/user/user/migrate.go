@@ -4,7 +4,6 @@ import (
 	"context"
 	"database/sql"
 	"embed"
-	"io/fs"
 
 	"hospital/lib/idempotency"
 	"hospital/lib/mysqldb"
@@ -20,11 +19,7 @@ const MigrationsTable = "goose_db_version"
 // Migrate brings the database up to date: the user schema and the outbox and
 // idempotency tables of lib.
 func Migrate(ctx context.Context, db *sql.DB) error {
-	sub, err := fs.Sub(migrations, "migrations")
-	if err != nil {
-		return err
-	}
-	if err := mysqldb.Migrate(ctx, db, sub, MigrationsTable); err != nil {
+	if err := mysqldb.Migrate(ctx, db, migrations, "migrations", MigrationsTable); err != nil {
 		return err
 	}
 	if err := outbox.Migrate(ctx, db); err != nil {
