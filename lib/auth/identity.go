@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"hospital/lib/apperr"
 	"hospital/lib/logging"
 	"hospital/lib/problem"
 )
@@ -97,7 +98,7 @@ func Middleware(v *Verifier) func(http.Handler) http.Handler {
 func Caller(ctx context.Context) (Identity, error) {
 	id, ok := FromContext(ctx)
 	if !ok {
-		return Identity{}, problem.Unauthorized("Authentication credentials were not provided.")
+		return Identity{}, apperr.Unauthenticated("Authentication credentials were not provided.")
 	}
 	return id, nil
 }
@@ -110,7 +111,7 @@ func RequireRole(ctx context.Context, roles ...string) (Identity, error) {
 		return id, err
 	}
 	if !id.HasRole(roles...) {
-		return id, problem.Forbidden("You do not have permission to perform this action.")
+		return id, apperr.Forbidden("You do not have permission to perform this action.")
 	}
 	return id, nil
 }
@@ -123,7 +124,7 @@ func RequireService(ctx context.Context, services ...string) (Identity, error) {
 		return id, err
 	}
 	if !id.IsService() || (len(services) > 0 && !slices.Contains(services, id.Service)) {
-		return id, problem.Forbidden("Only platform services may call this endpoint.")
+		return id, apperr.Forbidden("Only platform services may call this endpoint.")
 	}
 	return id, nil
 }
@@ -138,7 +139,7 @@ func RequireSelfOr(ctx context.Context, userID int64, roles ...string) (Identity
 	if id.IsUser(userID) || id.HasRole(roles...) {
 		return id, nil
 	}
-	return id, problem.Forbidden("You do not have permission to access this resource.")
+	return id, apperr.Forbidden("You do not have permission to access this resource.")
 }
 
 // TokenSource supplies the bearer token a service sends on outgoing calls.

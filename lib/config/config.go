@@ -29,6 +29,10 @@ type Base struct {
 	ShutdownTimeout time.Duration `env:"SHUTDOWN_TIMEOUT" envDefault:"15s"`
 	// MaxBodyBytes bounds every JSON request body.
 	MaxBodyBytes int64 `env:"MAX_BODY_BYTES" envDefault:"1048576"`
+	// PublicBaseURL is where clients reach the platform (the gateway):
+	// pagination links and links in emails are built from it, never from a
+	// client's Host header.
+	PublicBaseURL string `env:"PUBLIC_BASE_URL" envDefault:"http://127.0.0.1:8080"`
 }
 
 // Load fills a T from the environment.

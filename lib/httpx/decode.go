@@ -11,34 +11,65 @@ import (
 	"net/http"
 	"strings"
 
-	"hospital/lib/problem"
+	"hospital/lib/apperr"
 )
 
-// DefaultMaxBody bounds a JSON request body when the caller sets no limit.
+// DefaultMaxBody bounds a JSON request body when the server sets no limit
+// (see LimitBody).
 const DefaultMaxBody int64 = 1 << 20
 
-// MaxBody lets a server choose the body limit used by Decode.
-var MaxBody = DefaultMaxBody
+// LimitBody bounds every request body to max bytes (DefaultMaxBody when
+// max <= 0); a longer body makes Decode answer 413.
+func LimitBody(max int64) func(http.Handler) http.Handler {
+	if max <= 0 {
+		max = DefaultMaxBody
+	}
+	return func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if r.Body != nil && r.Body != http.NoBody {
+				r.Body = http.MaxBytesReader(w, r.Body, max)
+			}
+			next.ServeHTTP(w, r)
+		})
+	}
+}
 
 // Decode reads exactly one JSON object from r into dst. It refuses unknown
 // fields, trailing data, wrong types and oversized bodies, and validates the
-// result with Validate. Every failure is a *problem.Problem (400, 413 or 415).
-func Decode(w http.ResponseWriter, r *http.Request, dst any) error {
-	if err := decodeOnly(w, r, dst); err != nil {
+// result with Validate. Every failure is an *apperr.Error (400, 413 or 415).
+func Decode(r *http.Request, dst any) error {
+	if err := decodeOnly(r, dst); err != nil {
 		return err
 	}
 	return Validate(dst)
 }
 
-func decodeOnly(w http.ResponseWriter, r *http.Request, dst any) error {
+// DecodeOptional is Decode for endpoints whose body may be left out: an
+// empty body leaves dst as it is.
+func DecodeOptional(r *http.Request, dst any) error {
+	if r.Body == nil || r.Body == http.NoBody || r.ContentLength == 0 {
+		return Validate(dst)
+	}
+	err := Decode(r, dst)
+	if e, ok := apperr.As(err); ok && e.Detail == msgEmptyBody {
+		return Validate(dst)
+	}
+	return err
+}
+
+const msgEmptyBody = "Request body is empty; a JSON object is required."
+
+func decodeOnly(r *http.Request, dst any) error {
 	if ct := r.Header.Get("Content-Type"); ct != "" {
 		mt, _, err := mime.ParseMediaType(ct)
 		if err != nil || (mt != "application/json" && !strings.HasSuffix(mt, "+json")) {
-			return problem.New(http.StatusUnsupportedMediaType, fmt.Sprintf("Unsupported media type %q in request.", ct))
+			return apperr.New(apperr.KindUnsupportedMedia, fmt.Sprintf("Unsupported media type %q in request.", ct))
 		}
 	}
-	body := http.MaxBytesReader(w, r.Body, MaxBody)
-	dec := json.NewDecoder(body)
+	if r.Body == nil {
+		return apperr.Invalid(msgEmptyBody)
+	}
+	dec := json.NewDecoder(r.Body)
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(dst); err != nil {
 		return decodeProblem(err)
@@ -48,12 +79,12 @@ func decodeOnly(w http.ResponseWriter, r *http.Request, dst any) error {
 		if errors.As(err, &mbe) {
 			return decodeProblem(err)
 		}
-		return problem.BadRequest("JSON parse error - the body must hold a single JSON object.")
+		return apperr.Invalid("JSON parse error - the body must hold a single JSON object.")
 	}
 	return nil
 }
 
-func decodeProblem(err error) *problem.Problem {
+func decodeProblem(err error) *apperr.Error {
 	var (
 		syn *json.SyntaxError
 		typ *json.UnmarshalTypeError
@@ -61,22 +92,23 @@ func decodeProblem(err error) *problem.Problem {
 	)
 	switch {
 	case errors.As(err, &mbe):
-		return problem.Newf(http.StatusRequestEntityTooLarge, "Request body exceeds %d bytes.", mbe.Limit)
+		return apperr.Newf(apperr.KindTooLarge, "Request body exceeds %d bytes.", mbe.Limit)
 	case errors.Is(err, io.EOF):
-		return problem.BadRequest("Request body is empty; a JSON object is required.")
+		return apperr.Invalid(msgEmptyBody)
 	case errors.As(err, &syn), errors.Is(err, io.ErrUnexpectedEOF):
-		return problem.BadRequest("JSON parse error - the body is not valid JSON.")
+		return apperr.Invalid("JSON parse error - the body is not valid JSON.")
 	case errors.As(err, &typ):
 		field := typ.Field
 		if field == "" {
-			return problem.BadRequest("JSON parse error - the body must be a JSON object.")
+			return apperr.Invalid("JSON parse error - the body must be a JSON object.")
 		}
-		return problem.Field(field, fmt.Sprintf("Expected %s, got %s.", jsonKind(typ.Type.Kind().String()), typ.Value))
+		return apperr.Field(field, fmt.Sprintf("Expected %s, got %s.", jsonKind(typ.Type.Kind().String()), typ.Value))
 	case strings.HasPrefix(err.Error(), "json: unknown field "):
 		name := strings.Trim(strings.TrimPrefix(err.Error(), "json: unknown field "), `"`)
-		return problem.Field(name, "Unknown field.")
+		return apperr.Field(name, "Unknown field.")
 	default:
-		return problem.BadRequest("JSON parse error - " + err.Error())
+		// The decoder's own words can echo input back; keep them out.
+		return apperr.Invalid("JSON parse error - the body could not be read as the expected object.")
 	}
 }
 

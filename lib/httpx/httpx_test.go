@@ -6,7 +6,9 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 
+	"hospital/lib/apperr"
 	"hospital/lib/httpx"
 	"hospital/lib/problem"
 )
@@ -23,12 +25,13 @@ func decode(t *testing.T, body, contentType string) (payload, *problem.Problem) 
 	if contentType != "" {
 		r.Header.Set("Content-Type", contentType)
 	}
+	r = limited(r, httpx.DefaultMaxBody)
 	var p payload
-	err := httpx.Decode(httptest.NewRecorder(), r, &p)
+	err := httpx.Decode(r, &p)
 	if err == nil {
 		return p, nil
 	}
-	prob, ok := problem.As(err)
+	prob, ok := problem.FromError(err)
 	if !ok {
 		t.Fatalf("error is not a problem: %v", err)
 	}
@@ -75,7 +78,7 @@ func TestDecode(t *testing.T) {
 
 func TestHandleWritesProblemJSON(t *testing.T) {
 	h := httpx.Handle(func(w http.ResponseWriter, r *http.Request) error {
-		return problem.Field("email", "Enter a valid email address.")
+		return apperr.Field("email", "Enter a valid email address.")
 	})
 	rec := httptest.NewRecorder()
 	h.ServeHTTP(rec, httptest.NewRequest(http.MethodPost, "/x/", nil))
@@ -103,17 +106,28 @@ type secretError struct{}
 
 func (*secretError) Error() string { return "db password s3cret rejected" }
 
+// limited passes r through LimitBody, as a server does.
+func limited(r *http.Request, n int64) *http.Request {
+	var out *http.Request
+	httpx.LimitBody(n)(http.HandlerFunc(func(_ http.ResponseWriter, req *http.Request) { out = req })).
+		ServeHTTP(httptest.NewRecorder(), r)
+	return out
+}
+
 func TestPagination(t *testing.T) {
 	r := httptest.NewRequest(http.MethodGet, "http://svc.local/api/v1/things/?page=2&page_size=10&status=OPEN", nil)
-	r.Header.Set("X-Forwarded-Host", "hospital.example")
-	r.Header.Set("X-Forwarded-Proto", "https")
+	// Links come from the configured base URL, never from what the client
+	// says the host is.
+	r.Header.Set("X-Forwarded-Host", "evil.example")
+	r.Host = "evil.example"
+	r = r.WithContext(httpx.WithPublicBaseURL(r.Context(), "https://hospital.example/"))
 	p, err := httpx.PageFrom(r)
 	if err != nil || p.Page != 2 || p.Size != 10 || p.Offset() != 10 {
 		t.Fatalf("params %+v %v", p, err)
 	}
-	page := httpx.NewPage(r, p, 25, []int{11, 12})
-	if page.Count != 25 || page.Next == nil || page.Previous == nil {
-		t.Fatalf("page = %+v", page)
+	page, err := httpx.NewPage(r, p, 25, []int{11, 12})
+	if err != nil || page.Count != 25 || page.Next == nil || page.Previous == nil {
+		t.Fatalf("page = %+v %v", page, err)
 	}
 	if *page.Next != "https://hospital.example/api/v1/things/?page=3&page_size=10&status=OPEN" {
 		t.Fatalf("next = %s", *page.Next)
@@ -121,16 +135,66 @@ func TestPagination(t *testing.T) {
 	if *page.Previous != "https://hospital.example/api/v1/things/?page_size=10&status=OPEN" {
 		t.Fatalf("previous = %s", *page.Previous)
 	}
-	last := httpx.NewPage(httptest.NewRequest(http.MethodGet, "/x/?page=3&page_size=10", nil), httpx.PageParams{Page: 3, Size: 10}, 25, []int{21})
-	if last.Next != nil {
-		t.Fatal("last page has a next link")
+	last, err := httpx.NewPage(httptest.NewRequest(http.MethodGet, "/x/?page=3&page_size=10", nil), httpx.PageParams{Page: 3, Size: 10}, 25, []int{21})
+	if err != nil || last.Next != nil || *last.Previous != "/x/?page=2&page_size=10" {
+		t.Fatalf("last page %+v %v", last, err)
 	}
-	for _, q := range []string{"page=0", "page=abc", "page_size=-1"} {
+	// Past the end is DRF's 404, on every list alike; an empty first page is not.
+	if _, err := httpx.NewPage(r, httpx.PageParams{Page: 4, Size: 10}, 25, []int(nil)); !apperr.Is(err, apperr.KindNotFound) {
+		t.Fatalf("page past the end: %v", err)
+	}
+	if first, err := httpx.NewPage(r, httpx.PageParams{Page: 1, Size: 10}, 0, []int(nil)); err != nil || first.Results == nil {
+		t.Fatalf("empty first page: %+v %v", first, err)
+	}
+	for _, q := range []string{"page=0", "page=abc", "page_size=-1", "page=922337203685477581", "page=99999999999999999999"} {
 		if _, err := httpx.PageFrom(httptest.NewRequest(http.MethodGet, "/x/?"+q, nil)); err == nil {
 			t.Errorf("%s accepted", q)
 		}
 	}
 	if p, _ := httpx.PageFrom(httptest.NewRequest(http.MethodGet, "/x/?page_size=100000", nil)); p.Size != httpx.MaxPageSize {
 		t.Errorf("page_size not capped: %d", p.Size)
+	}
+}
+
+func TestQueryParams(t *testing.T) {
+	req := func(q string) *http.Request { return httptest.NewRequest(http.MethodGet, "/x/?"+q, nil) }
+	for q, want := range map[string]bool{"a=true": true, "a=1": true, "a=False": false, "a=0": false} {
+		b, err := httpx.BoolQuery(req(q), "a")
+		if err != nil || b == nil || *b != want {
+			t.Errorf("%s: %v %v", q, b, err)
+		}
+	}
+	if b, err := httpx.BoolQuery(req(""), "a"); b != nil || err != nil {
+		t.Errorf("absent: %v %v", b, err)
+	}
+	if _, err := httpx.BoolQuery(req("a=yes"), "a"); !apperr.Is(err, apperr.KindInvalid) {
+		t.Errorf("a=yes: %v", err)
+	}
+	for _, q := range []string{"d=0001-01-01", "d=9999-12-31", "d=2024-02-30", "d=tomorrow"} {
+		if _, err := httpx.DateQuery(req(q), "d", time.UTC); !apperr.Is(err, apperr.KindInvalid) {
+			t.Errorf("%s: %v", q, err)
+		}
+	}
+	if d, err := httpx.DateQuery(req("d=2026-11-30"), "d", time.UTC); err != nil || d.Day() != 30 {
+		t.Errorf("valid date: %v %v", d, err)
+	}
+	if _, err := httpx.IntQuery(req("n=9223372036854775808"), "n", 0, 100); err == nil {
+		t.Error("overflowing int accepted")
+	}
+}
+
+func TestDecodeOptional(t *testing.T) {
+	var p payload
+	r := httptest.NewRequest(http.MethodPost, "/", nil)
+	if err := httpx.DecodeOptional(r, &struct{}{}); err != nil {
+		t.Fatalf("empty body: %v", err)
+	}
+	r = httptest.NewRequest(http.MethodPost, "/", strings.NewReader(`{"name":"x"}`))
+	if err := httpx.DecodeOptional(r, &p); err != nil || p.Name != "x" {
+		t.Fatalf("body: %v %+v", err, p)
+	}
+	r = httptest.NewRequest(http.MethodPost, "/", strings.NewReader(`{"nme":"x"}`))
+	if err := httpx.DecodeOptional(r, &p); err == nil {
+		t.Fatal("unknown field accepted")
 	}
 }

@@ -4,9 +4,9 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"log/slog"
 	"net/http"
 
+	"hospital/lib/logging"
 	"hospital/lib/problem"
 )
 
@@ -23,15 +23,6 @@ func WriteJSON(w http.ResponseWriter, status int, v any) {
 // handlers stay short and every error reaches the client in one format.
 type HandlerFunc func(w http.ResponseWriter, r *http.Request) error
 
-// ErrorMapper turns a non-problem error into a problem, or returns nil.
-// Packages such as the inter-service client register one at start-up.
-type ErrorMapper func(error) *problem.Problem
-
-var mappers []ErrorMapper
-
-// RegisterErrorMapper adds m to the mappers consulted by Handle.
-func RegisterErrorMapper(m ErrorMapper) { mappers = append(mappers, m) }
-
 // Handle adapts h to http.Handler, writing any returned error as problem+json.
 // Errors that are not problems are logged and answered with a bare 500.
 func Handle(h HandlerFunc) http.Handler {
@@ -42,17 +33,14 @@ func Handle(h HandlerFunc) http.Handler {
 	})
 }
 
-// WriteError writes err as problem+json (see Handle).
+// WriteError writes err as problem+json: a *problem.Problem or an
+// *apperr.Error (also one an error type offers through errors.As, as the
+// inter-service client's UnavailableError does) gets its own status; a
+// deadline is a 504; anything else is logged and answered with a bare 500.
 func WriteError(w http.ResponseWriter, r *http.Request, err error) {
-	if p, ok := problem.As(err); ok {
+	if p, ok := problem.FromError(err); ok {
 		problem.Write(w, r, p)
 		return
-	}
-	for _, m := range mappers {
-		if p := m(err); p != nil {
-			problem.Write(w, r, p)
-			return
-		}
 	}
 	if errors.Is(err, context.Canceled) && r.Context().Err() != nil {
 		// The client went away; nobody reads this response.
@@ -63,6 +51,6 @@ func WriteError(w http.ResponseWriter, r *http.Request, err error) {
 		problem.Write(w, r, problem.New(http.StatusGatewayTimeout, "The request took too long to complete."))
 		return
 	}
-	slog.ErrorContext(r.Context(), "request failed", "err", err.Error())
+	logging.From(r.Context()).ErrorContext(r.Context(), "request failed", "err", err.Error())
 	problem.Write(w, r, problem.New(http.StatusInternalServerError, "Internal server error."))
 }

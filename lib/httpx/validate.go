@@ -8,7 +8,7 @@ import (
 
 	"github.com/go-playground/validator/v10"
 
-	"hospital/lib/problem"
+	"hospital/lib/apperr"
 )
 
 var validate = newValidator()
@@ -51,7 +51,7 @@ func Validate(v any) error {
 		}
 		fields[name] = append(fields[name], message(fe))
 	}
-	return problem.Validation(fields)
+	return apperr.Validation(fields)
 }
 
 func message(fe validator.FieldError) string {

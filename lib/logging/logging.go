@@ -19,6 +19,7 @@ type Fields struct {
 	requestID string
 	userID    string
 	route     string
+	clientIP  string
 }
 
 type fieldsKey struct{}
@@ -41,6 +42,27 @@ func RequestID(ctx context.Context) string {
 		f.mu.Lock()
 		defer f.mu.Unlock()
 		return f.requestID
+	}
+	return ""
+}
+
+// SetClientIP records the address of the client the request came from (for
+// audit events; not a log field).
+func (f *Fields) SetClientIP(ip string) {
+	if f == nil {
+		return
+	}
+	f.mu.Lock()
+	f.clientIP = ip
+	f.mu.Unlock()
+}
+
+// ClientIP returns the client address recorded for the request in ctx, or "".
+func ClientIP(ctx context.Context) string {
+	if f := FieldsFrom(ctx); f != nil {
+		f.mu.Lock()
+		defer f.mu.Unlock()
+		return f.clientIP
 	}
 	return ""
 }
@@ -127,8 +149,8 @@ func New(w io.Writer, service, instance, level string) *slog.Logger {
 }
 
 // Setup builds the service logger (stdout, plus a Loki push sink when
-// pushURL is set), installs it as slog's default and returns a closer that
-// flushes the sink.
+// pushURL is set) and returns a closer that flushes the sink. Installing it
+// as slog's default is main's choice, not a library's.
 func Setup(service, instance, level, pushURL string) (*slog.Logger, func()) {
 	var w io.Writer = os.Stdout
 	closer := func() {}
@@ -137,7 +159,21 @@ func Setup(service, instance, level, pushURL string) (*slog.Logger, func()) {
 		w = io.MultiWriter(os.Stdout, lw)
 		closer = lw.Close
 	}
-	l := New(w, service, instance, level)
-	slog.SetDefault(l)
-	return l, closer
+	return New(w, service, instance, level), closer
+}
+
+type loggerKey struct{}
+
+// WithLogger returns ctx carrying l, the logger of the server handling the
+// request; lib code that logs for a request takes it with From.
+func WithLogger(ctx context.Context, l *slog.Logger) context.Context {
+	return context.WithValue(ctx, loggerKey{}, l)
+}
+
+// From returns the logger carried by ctx, or slog's default outside a server.
+func From(ctx context.Context) *slog.Logger {
+	if l, ok := ctx.Value(loggerKey{}).(*slog.Logger); ok {
+		return l
+	}
+	return slog.Default()
 }

@@ -7,6 +7,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"log/slog"
+	"net"
 	"net/http"
 	"regexp"
 	"runtime/debug"
@@ -43,9 +44,38 @@ func RequestID(next http.Handler) http.Handler {
 			r.Header.Set(RequestIDHeader, id)
 		}
 		w.Header().Set(RequestIDHeader, id)
-		ctx, _ := logging.WithFields(r.Context(), id)
+		ctx, f := logging.WithFields(r.Context(), id)
+		f.SetClientIP(clientIP(r))
 		next.ServeHTTP(w, r.WithContext(ctx))
 	})
+}
+
+// Logger puts l into every request's context (logging.From), so lib code
+// that logs for a request uses the server's logger.
+func Logger(l *slog.Logger) func(http.Handler) http.Handler {
+	return func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			next.ServeHTTP(w, r.WithContext(logging.WithLogger(r.Context(), l)))
+		})
+	}
+}
+
+// ClientIPHeader carries the end client's address from the gateway (which
+// sets it from the connection and its trusted proxies) to the services.
+const ClientIPHeader = "X-Client-IP"
+
+// clientIP is the gateway's X-Client-IP when present, else the peer address.
+// Services are reached only through the gateway and each other (see
+// docs/OPERATIONS.md), so the header is as trustworthy as that network rule.
+func clientIP(r *http.Request) string {
+	if v := r.Header.Get(ClientIPHeader); v != "" && len(v) <= 64 {
+		return v
+	}
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return r.RemoteAddr
+	}
+	return host
 }
 
 // Recover turns a panic into a 500 problem; the stack goes to the log only.
@@ -56,7 +86,7 @@ func Recover(next http.Handler) http.Handler {
 				if v == http.ErrAbortHandler {
 					panic(v)
 				}
-				slog.ErrorContext(r.Context(), "panic serving request", "panic", v, "stack", string(debug.Stack()))
+				logging.From(r.Context()).ErrorContext(r.Context(), "panic serving request", "panic", v, "stack", string(debug.Stack()))
 				problem.Write(w, r, problem.New(http.StatusInternalServerError, "Internal server error."))
 			}
 		}()
@@ -159,7 +189,7 @@ func (m *Metrics) Observe(next http.Handler) http.Handler {
 		if sw.status >= 500 {
 			level = slog.LevelError
 		}
-		slog.Log(r.Context(), level, "request",
+		logging.From(r.Context()).Log(r.Context(), level, "request",
 			"method", r.Method, "status", sw.status, "bytes", sw.bytes,
 			"duration_ms", float64(elapsed.Microseconds())/1000)
 	})

@@ -10,6 +10,8 @@ import (
 	"net/http"
 	"strconv"
 	"time"
+
+	"hospital/lib/apperr"
 )
 
 // ContentType is the media type of every error body.
@@ -26,8 +28,13 @@ type Problem struct {
 	// RequestID lets a user quote the failing request to ops.
 	RequestID string `json:"request_id,omitempty"`
 
+	// Code is a stable machine-readable name for errors clients act on.
+	Code string `json:"code,omitempty"`
 	// RetryAfter, when set, becomes the Retry-After header.
 	RetryAfter time.Duration `json:"-"`
+	// Extra members of the body (e.g. what stock is short); the standard
+	// members win on a name clash.
+	Extra map[string]any `json:"-"`
 }
 
 func (p *Problem) Error() string {
@@ -79,29 +86,94 @@ func As(err error) (*Problem, bool) {
 	return p, ok
 }
 
-// Write sends p as application/problem+json.
-func Write(w http.ResponseWriter, r *http.Request, p *Problem) {
-	if p.Instance == "" && r != nil {
-		p.Instance = r.URL.Path
+// statusOf is the one table from domain error kinds to HTTP statuses.
+var statusOf = map[apperr.Kind]int{
+	apperr.KindInvalid:          http.StatusBadRequest,
+	apperr.KindUnauthenticated:  http.StatusUnauthorized,
+	apperr.KindForbidden:        http.StatusForbidden,
+	apperr.KindNotFound:         http.StatusNotFound,
+	apperr.KindConflict:         http.StatusConflict,
+	apperr.KindGone:             http.StatusGone,
+	apperr.KindTooLarge:         http.StatusRequestEntityTooLarge,
+	apperr.KindUnsupportedMedia: http.StatusUnsupportedMediaType,
+	apperr.KindUnprocessable:    http.StatusUnprocessableEntity,
+	apperr.KindLocked:           http.StatusLocked,
+	apperr.KindTooManyRequests:  http.StatusTooManyRequests,
+	apperr.KindUnavailable:      http.StatusServiceUnavailable,
+	apperr.KindTimeout:          http.StatusGatewayTimeout,
+}
+
+// StatusOf is the HTTP status of a domain error kind (500 for an unknown kind).
+func StatusOf(k apperr.Kind) int {
+	if s, ok := statusOf[k]; ok {
+		return s
 	}
-	if p.RetryAfter > 0 {
-		secs := int(p.RetryAfter.Round(time.Second) / time.Second)
+	return http.StatusInternalServerError
+}
+
+// FromError returns the problem for err: a *Problem in its chain as is, or
+// an *apperr.Error mapped to its status. ok is false for any other error
+// (an unexpected failure, answered as a bare 500 by the caller).
+func FromError(err error) (p *Problem, ok bool) {
+	if p, ok := As(err); ok {
+		return p, true
+	}
+	e, ok := apperr.As(err)
+	if !ok {
+		return nil, false
+	}
+	p = New(StatusOf(e.Kind), e.Detail)
+	p.Errors = e.Fields
+	p.RetryAfter = e.RetryAfter
+	p.Code = e.Code
+	p.Extra = e.Extra
+	return p, true
+}
+
+// Write sends p as application/problem+json. p itself is not changed: the
+// request's path and ID go into a copy, so a problem kept in a variable and
+// answered to many requests at once stays the same for all of them.
+func Write(w http.ResponseWriter, r *http.Request, p *Problem) {
+	out := *p
+	if out.Instance == "" && r != nil {
+		out.Instance = r.URL.Path
+	}
+	if out.RetryAfter > 0 {
+		secs := int(out.RetryAfter.Round(time.Second) / time.Second)
 		if secs < 1 {
 			secs = 1
 		}
 		w.Header().Set("Retry-After", strconv.Itoa(secs))
 	}
-	if p.Type == "" {
-		p.Type = "about:blank"
+	if out.Type == "" {
+		out.Type = "about:blank"
 	}
-	if p.Title == "" {
-		p.Title = http.StatusText(p.Status)
+	if out.Title == "" {
+		out.Title = http.StatusText(out.Status)
 	}
-	if p.RequestID == "" {
-		p.RequestID = w.Header().Get("X-Request-ID")
+	if out.RequestID == "" {
+		out.RequestID = w.Header().Get("X-Request-ID")
 	}
 	w.Header().Set("Content-Type", ContentType)
 	w.Header().Set("Cache-Control", "no-store")
-	w.WriteHeader(p.Status)
-	_ = json.NewEncoder(w).Encode(p)
+	w.WriteHeader(out.Status)
+	_ = json.NewEncoder(w).Encode(out.body())
+}
+
+// body is what goes on the wire: the standard members, then Extra's.
+func (p *Problem) body() any {
+	if len(p.Extra) == 0 {
+		return p
+	}
+	m := make(map[string]any, len(p.Extra)+8)
+	for k, v := range p.Extra {
+		m[k] = v
+	}
+	b, _ := json.Marshal(p)
+	var std map[string]any
+	_ = json.Unmarshal(b, &std)
+	for k, v := range std {
+		m[k] = v
+	}
+	return m
 }

@@ -6,6 +6,7 @@ package service
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -22,11 +23,11 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"hospital/lib/api"
 	"hospital/lib/auth"
 	"hospital/lib/config"
 	"hospital/lib/discovery"
 	"hospital/lib/health"
-	"hospital/lib/httpx"
 	"hospital/lib/middleware"
 	"hospital/lib/routemeta"
 	"hospital/lib/svcclient"
@@ -68,7 +69,6 @@ func New(name string, base config.Base) (*Service, error) {
 	instance := fmt.Sprintf("%s-%s-%s", name, config.Hostname(), port)
 
 	log, closeLogs := setupLogging(name, instance, base)
-	httpx.MaxBody = base.MaxBodyBytes
 
 	ccfg := consul.DefaultConfig()
 	ccfg.Address = base.ConsulAddr
@@ -109,10 +109,59 @@ func (s *Service) Verifier() *auth.Verifier {
 
 // Spec is what Run serves.
 type Spec struct {
+	// API is the service's routes (lib/api): the handler, the routes the
+	// gateway is told about and the OpenAPI document (GET /openapi.json)
+	// all come from it.
+	API  []api.Route
+	Info api.Info
+	// Verifier checks bearer tokens; default: the user service's JWKS.
+	Verifier api.TokenVerifier
+	// Handler and Routes replace API for the gateway, which proxies rather
+	// than declares routes.
 	Handler    http.Handler
 	Routes     []routemeta.Route
 	Checks     map[string]health.Check
 	Background []func(ctx context.Context)
+}
+
+// OpenAPIPath is where every service serves its OpenAPI document (to the
+// gateway, which merges them; it is not routed from outside).
+const OpenAPIPath = "/openapi.json"
+
+// build turns the API into the handler, gateway routes and document.
+func (s *Service) build(spec *Spec) error {
+	if len(spec.API) == 0 {
+		return nil
+	}
+	if spec.Verifier == nil {
+		spec.Verifier = s.Verifier()
+	}
+	h, err := api.Handler(spec.API, api.Options{
+		Verifier: spec.Verifier, MaxBody: s.base.MaxBodyBytes, PublicBaseURL: s.base.PublicBaseURL,
+	})
+	if err != nil {
+		return err
+	}
+	if spec.Info.Title == "" {
+		spec.Info.Title = s.Name + " service"
+	}
+	doc, err := api.Document(spec.Info, spec.API)
+	if err != nil {
+		return err
+	}
+	raw, err := json.Marshal(doc)
+	if err != nil {
+		return fmt.Errorf("encode openapi document: %w", err)
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET "+OpenAPIPath, func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = w.Write(raw)
+	})
+	mux.Handle("/", h)
+	spec.Handler = mux
+	spec.Routes = api.GatewayRoutes(spec.API)
+	return nil
 }
 
 // Run serves until SIGINT/SIGTERM or until ctx ends, then shuts down in
@@ -124,6 +173,9 @@ func (s *Service) Run(ctx context.Context, spec Spec) error {
 	ctx, stop := signal.NotifyContext(ctx, syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
 
+	if err := s.build(&spec); err != nil {
+		return err
+	}
 	meta, err := routemeta.Encode(spec.Routes)
 	if err != nil {
 		return err
@@ -138,7 +190,7 @@ func (s *Service) Run(ctx context.Context, spec Spec) error {
 	mux.Handle("/", spec.Handler)
 
 	srv := &http.Server{
-		Handler:           middleware.Recover(middleware.RequestID(metrics.Observe(mux))),
+		Handler:           middleware.Logger(s.Log)(middleware.Recover(middleware.RequestID(metrics.Observe(mux)))),
 		ReadHeaderTimeout: 5 * time.Second,
 		ReadTimeout:       30 * time.Second,
 		WriteTimeout:      90 * time.Second,

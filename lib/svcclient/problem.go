@@ -1,19 +1,13 @@
 package svcclient
 
-import (
-	"errors"
+import "hospital/lib/apperr"
 
-	"hospital/lib/httpx"
-	"hospital/lib/problem"
-)
-
-func init() {
-	// A handler that returns an UnavailableError answers 503 + Retry-After.
-	httpx.RegisterErrorMapper(func(err error) *problem.Problem {
-		var ue *UnavailableError
-		if errors.As(err, &ue) {
-			return problem.Unavailable("A service this request needs is unavailable; try again shortly.", ue.RetryAfter)
-		}
-		return nil
-	})
+// As lets errors.As find an *apperr.Error in an UnavailableError, so a
+// handler that returns it answers 503 with Retry-After.
+func (e *UnavailableError) As(target any) bool {
+	if t, ok := target.(**apperr.Error); ok {
+		*t = apperr.Unavailable("A service this request needs is unavailable; try again shortly.", e.RetryAfter)
+		return true
+	}
+	return false
 }

@@ -32,7 +32,7 @@ func idVar(r *http.Request, name string) (int64, error) {
 
 func (h *Handlers) create(w http.ResponseWriter, r *http.Request) error {
 	var in CreateRequest
-	if err := httpx.Decode(w, r, &in); err != nil {
+	if err := httpx.Decode(r, &in); err != nil {
 		return err
 	}
 	a, err := h.svc.Create(r.Context(), in)
@@ -62,7 +62,7 @@ func (h *Handlers) update(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	var in UpdateRequest
-	if err := httpx.Decode(w, r, &in); err != nil {
+	if err := httpx.Decode(r, &in); err != nil {
 		return err
 	}
 	a, err := h.svc.Update(r.Context(), id, in)
@@ -83,7 +83,7 @@ func (h *Handlers) transition(do func(ctx context.Context, id int64) (Appointmen
 		}
 		if r.ContentLength > 0 {
 			var empty struct{}
-			if err := httpx.Decode(w, r, &empty); err != nil {
+			if err := httpx.Decode(r, &empty); err != nil {
 				return err
 			}
 		}
@@ -122,7 +122,11 @@ func (h *Handlers) list(w http.ResponseWriter, r *http.Request, idName string,
 	if err != nil {
 		return err
 	}
-	httpx.WriteJSON(w, http.StatusOK, httpx.NewPage(r, p, total, items))
+	page, err := httpx.NewPage(r, p, total, items)
+	if err != nil {
+		return err
+	}
+	httpx.WriteJSON(w, http.StatusOK, page)
 	return nil
 }
 
@@ -214,7 +218,7 @@ func (h *Handlers) saveSchedule(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	var in ScheduleRequest
-	if err := httpx.Decode(w, r, &in); err != nil {
+	if err := httpx.Decode(r, &in); err != nil {
 		return err
 	}
 	out, created, err := h.svc.SaveSchedule(r.Context(), id, in)

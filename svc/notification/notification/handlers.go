@@ -41,7 +41,7 @@ func (h *Handlers) send(w http.ResponseWriter, r *http.Request) error {
 		return problem.Field(HeaderIdempotencyKey, "Ensure this header has no more than 200 characters.")
 	}
 	var in SendRequest
-	if err := httpx.Decode(w, r, &in); err != nil {
+	if err := httpx.Decode(r, &in); err != nil {
 		return err
 	}
 	res, err := h.svc.Send(r.Context(), in, key)
@@ -89,7 +89,11 @@ func (h *Handlers) listTemplates(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	httpx.WriteJSON(w, http.StatusOK, httpx.NewPage(r, p, n, list))
+	page, err := httpx.NewPage(r, p, n, list)
+	if err != nil {
+		return err
+	}
+	httpx.WriteJSON(w, http.StatusOK, page)
 	return nil
 }
 
@@ -98,7 +102,7 @@ func (h *Handlers) createTemplate(w http.ResponseWriter, r *http.Request) error 
 		return err
 	}
 	var in TemplateInput
-	if err := httpx.Decode(w, r, &in); err != nil {
+	if err := httpx.Decode(r, &in); err != nil {
 		return err
 	}
 	t, err := h.svc.CreateTemplate(r.Context(), in)
@@ -131,7 +135,7 @@ func (h *Handlers) updateTemplate(w http.ResponseWriter, r *http.Request) error 
 		return err
 	}
 	var in TemplateInput
-	if err := httpx.Decode(w, r, &in); err != nil {
+	if err := httpx.Decode(r, &in); err != nil {
 		return err
 	}
 	t, err := h.svc.UpdateTemplate(r.Context(), id, in)
@@ -230,7 +234,11 @@ func (h *Handlers) listLogs(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	httpx.WriteJSON(w, http.StatusOK, httpx.NewPage(r, p, n, list))
+	page, err := httpx.NewPage(r, p, n, list)
+	if err != nil {
+		return err
+	}
+	httpx.WriteJSON(w, http.StatusOK, page)
 	return nil
 }
 

@@ -26,7 +26,7 @@ func (h *Handlers) register(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	var in RegisterRequest
-	if err := httpx.Decode(w, r, &in); err != nil {
+	if err := httpx.Decode(r, &in); err != nil {
 		return err
 	}
 	u, err := h.svc.Register(r.Context(), in, key)
@@ -39,7 +39,7 @@ func (h *Handlers) register(w http.ResponseWriter, r *http.Request) error {
 
 func (h *Handlers) login(w http.ResponseWriter, r *http.Request) error {
 	var in LoginRequest
-	if err := httpx.Decode(w, r, &in); err != nil {
+	if err := httpx.Decode(r, &in); err != nil {
 		return err
 	}
 	pair, err := h.svc.Login(r.Context(), in)
@@ -52,7 +52,7 @@ func (h *Handlers) login(w http.ResponseWriter, r *http.Request) error {
 
 func (h *Handlers) logout(w http.ResponseWriter, r *http.Request) error {
 	var in RefreshRequest
-	if err := httpx.Decode(w, r, &in); err != nil {
+	if err := httpx.Decode(r, &in); err != nil {
 		return err
 	}
 	if err := h.svc.Logout(r.Context(), in.RefreshToken); err != nil {
@@ -64,7 +64,7 @@ func (h *Handlers) logout(w http.ResponseWriter, r *http.Request) error {
 
 func (h *Handlers) refresh(w http.ResponseWriter, r *http.Request) error {
 	var in RefreshRequest
-	if err := httpx.Decode(w, r, &in); err != nil {
+	if err := httpx.Decode(r, &in); err != nil {
 		return err
 	}
 	pair, err := h.svc.Refresh(r.Context(), in.RefreshToken)
@@ -77,7 +77,7 @@ func (h *Handlers) refresh(w http.ResponseWriter, r *http.Request) error {
 
 func (h *Handlers) verify(w http.ResponseWriter, r *http.Request) error {
 	var in VerifyRequest
-	if err := httpx.Decode(w, r, &in); err != nil {
+	if err := httpx.Decode(r, &in); err != nil {
 		return err
 	}
 	u, err := h.svc.VerifyToken(r.Context(), in.Token)
@@ -104,7 +104,7 @@ func (h *Handlers) putMe(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	var in UpdateMeRequest
-	if err := httpx.Decode(w, r, &in); err != nil {
+	if err := httpx.Decode(r, &in); err != nil {
 		return err
 	}
 	u, err := h.svc.UpdateMe(r.Context(), in)
@@ -120,7 +120,7 @@ func (h *Handlers) changePassword(w http.ResponseWriter, r *http.Request) error 
 		return err
 	}
 	var in PasswordChangeRequest
-	if err := httpx.Decode(w, r, &in); err != nil {
+	if err := httpx.Decode(r, &in); err != nil {
 		return err
 	}
 	if err := h.svc.ChangePassword(r.Context(), in); err != nil {
@@ -132,7 +132,7 @@ func (h *Handlers) changePassword(w http.ResponseWriter, r *http.Request) error 
 
 func (h *Handlers) resetPassword(w http.ResponseWriter, r *http.Request) error {
 	var in PasswordResetRequest
-	if err := httpx.Decode(w, r, &in); err != nil {
+	if err := httpx.Decode(r, &in); err != nil {
 		return err
 	}
 	if err := h.svc.RequestPasswordReset(r.Context(), in.Email); err != nil {
@@ -144,7 +144,7 @@ func (h *Handlers) resetPassword(w http.ResponseWriter, r *http.Request) error {
 
 func (h *Handlers) confirmReset(w http.ResponseWriter, r *http.Request) error {
 	var in PasswordResetConfirmRequest
-	if err := httpx.Decode(w, r, &in); err != nil {
+	if err := httpx.Decode(r, &in); err != nil {
 		return err
 	}
 	if err := h.svc.ConfirmPasswordReset(r.Context(), in); err != nil {
@@ -162,7 +162,7 @@ func (h *Handlers) jwks(w http.ResponseWriter, _ *http.Request) error {
 
 func (h *Handlers) serviceToken(w http.ResponseWriter, r *http.Request) error {
 	var in ServiceTokenRequest
-	if err := httpx.Decode(w, r, &in); err != nil {
+	if err := httpx.Decode(r, &in); err != nil {
 		return err
 	}
 	out, err := h.svc.IssueServiceToken(r.Context(), in)
@@ -230,7 +230,11 @@ func (h *Handlers) adminListUsers(w http.ResponseWriter, r *http.Request) error 
 	if len(users) == 0 && p.Page > 1 {
 		return problem.NotFound("Invalid page.")
 	}
-	httpx.WriteJSON(w, http.StatusOK, httpx.NewPage(r, p, count, users))
+	page, err := httpx.NewPage(r, p, count, users)
+	if err != nil {
+		return err
+	}
+	httpx.WriteJSON(w, http.StatusOK, page)
 	return nil
 }
 
@@ -255,7 +259,7 @@ func (h *Handlers) adminCreateUser(w http.ResponseWriter, r *http.Request) error
 		return err
 	}
 	var in RegisterRequest
-	if err := httpx.Decode(w, r, &in); err != nil {
+	if err := httpx.Decode(r, &in); err != nil {
 		return err
 	}
 	u, err := h.svc.CreateUser(r.Context(), in, key)
