@@ -78,20 +78,20 @@ func (s *Service) Book(ctx context.Context, in BookRequest) (Appointment, error)
 		if err := tx.LockBooking(ctx, a.DoctorID, a.PatientID); err != nil {
 			return err
 		}
-		if o, err := tx.Overlapping(ctx, DoctorParty, a.DoctorID, iv); err != nil {
-			return err
-		} else if o != nil {
-			return errSlotTaken
-		}
-		if o, err := tx.Overlapping(ctx, PatientParty, a.PatientID, iv); err != nil {
-			return err
-		} else if o != nil {
-			return errPatientOverlap(*o, s.clinicTime(o.AppointmentTime))
-		}
 		max := s.cfg.MaxOpenPerPatient
-		if n, err := tx.OpenAppointments(ctx, a.PatientID, now, max); err != nil {
+		c, err := tx.Clashes(ctx, a.DoctorID, a.PatientID, iv, now, max)
+		switch {
+		case err != nil:
 			return err
-		} else if n >= max {
+		case c.DoctorOverlap != 0:
+			return errSlotTaken
+		case c.PatientOverlap != 0:
+			o, err := tx.AppointmentForUpdate(ctx, c.PatientOverlap)
+			if err != nil {
+				return err
+			}
+			return errPatientOverlap(o, s.clinicTime(o.AppointmentTime))
+		case c.Open >= max:
 			return errTooManyOpen(max)
 		}
 		if err := tx.Insert(ctx, &a); err != nil {

@@ -35,26 +35,24 @@ type Store interface {
 	Enqueue(ctx context.Context, msgs ...outbox.Message) error
 }
 
-// Party says whose appointments an overlap check looks at.
-type Party int
-
-// The two parties of an appointment.
-const (
-	DoctorParty Party = iota + 1
-	PatientParty
-)
+// Clashes is what stands in the way of a booking.
+type Clashes struct {
+	// DoctorOverlap and PatientOverlap are the id of an active appointment
+	// of the doctor, of the patient, overlapping the interval (0: none).
+	DoctorOverlap, PatientOverlap int64
+	// Open counts the patient's active appointments that have not ended,
+	// up to the limit asked for.
+	Open int
+}
 
 // Tx is the store inside one transaction.
 type Tx interface {
 	// LockBooking serialises the bookings of one doctor and of one patient
 	// until the transaction ends.
 	LockBooking(ctx context.Context, doctorID, patientID int64) error
-	// Overlapping returns an active appointment of the party overlapping iv,
-	// or nil.
-	Overlapping(ctx context.Context, party Party, id int64, iv Interval) (*Appointment, error)
-	// OpenAppointments counts the patient's active appointments that end
-	// after t, counting no further than limit.
-	OpenAppointments(ctx context.Context, patientID int64, after time.Time, limit int) (int, error)
+	// Clashes reads, in one go, what stands in the way of booking iv for
+	// doctorID and patientID; open appointments are those ending after now.
+	Clashes(ctx context.Context, doctorID, patientID int64, iv Interval, now time.Time, openLimit int) (Clashes, error)
 	// Insert stores a new appointment and sets its ID; ErrSlotTaken when
 	// the doctor's slot is held.
 	Insert(ctx context.Context, a *Appointment) error

@@ -150,48 +150,39 @@ func (s *Store) DueReminders(ctx context.Context, now time.Time, before time.Dur
 // txStore is the store inside one transaction (booking.Tx).
 type txStore struct{ tx *sql.Tx }
 
-// LockBooking takes the per-doctor and per-patient rows of booking_locks, in
-// key order (so two bookings never wait on each other in a cycle).
+// LockBooking takes the per-doctor and per-patient rows of booking_locks in
+// one statement, in key order (so two bookings never wait on each other in
+// a cycle).
 func (t *txStore) LockBooking(ctx context.Context, doctorID, patientID int64) error {
 	keys := []string{doctorLock(doctorID), fmt.Sprintf("patient:%d", patientID)}
 	sort.Strings(keys)
-	for _, k := range keys {
-		if _, err := t.tx.ExecContext(ctx, `INSERT INTO booking_locks (lock_key) VALUES (?)
-			ON DUPLICATE KEY UPDATE lock_key = lock_key`, k); err != nil {
-			return fmt.Errorf("booking lock %s: %w", k, err)
-		}
-	}
-	return nil
+	_, err := t.tx.ExecContext(ctx, `INSERT INTO booking_locks (lock_key) VALUES (?), (?)
+		ON DUPLICATE KEY UPDATE lock_key = lock_key`, keys[0], keys[1])
+	return wrap(err, "booking locks %v", keys)
 }
 
 func doctorLock(doctorID int64) string { return fmt.Sprintf("doctor:%d", doctorID) }
 
-// Overlapping returns an active appointment of the party overlapping iv.
-func (t *txStore) Overlapping(ctx context.Context, party booking.Party, id int64, iv booking.Interval) (*booking.Appointment, error) {
-	column := "doctor_id"
-	if party == booking.PatientParty {
-		column = "patient_id"
-	}
-	a, err := scanAppointment(t.tx.QueryRowContext(ctx, `SELECT `+appointmentCols+` FROM appointments
-		WHERE `+column+` = ? AND `+overlapRange+` ORDER BY appointment_time LIMIT 1`,
-		append([]any{id}, overlapArgs(iv)...)...))
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil, nil
-	}
-	if err != nil {
-		return nil, fmt.Errorf("overlap check %s %d: %w", column, id, err)
-	}
-	return &a, nil
-}
-
-// OpenAppointments counts the patient's active appointments ending after
-// t, reading at most limit of them.
-func (t *txStore) OpenAppointments(ctx context.Context, patientID int64, after time.Time, limit int) (int, error) {
-	var n int
-	err := t.tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM (SELECT 1 FROM appointments
-		WHERE patient_id = ? AND active_slot > ? AND end_time > ? LIMIT ?) AS open_slots`,
-		patientID, after.Add(-booking.MaxSlotDuration), after, limit).Scan(&n)
-	return n, wrap(err, "count open appointments of patient %d", patientID)
+// Clashes reads the doctor's and the patient's overlapping appointments and
+// the patient's open ones in one round trip: it runs while the booking
+// locks are held, so every round trip saved is time another booking of the
+// same doctor does not wait.
+func (t *txStore) Clashes(ctx context.Context, doctorID, patientID int64, iv booking.Interval, now time.Time, openLimit int) (booking.Clashes, error) {
+	var (
+		c          booking.Clashes
+		doc, pat   sql.NullInt64
+		overlapArg = overlapArgs(iv)
+	)
+	args := append(append(append([]any{doctorID}, overlapArg...), patientID), overlapArg...)
+	args = append(args, patientID, now.Add(-booking.MaxSlotDuration), now, openLimit)
+	err := t.tx.QueryRowContext(ctx, `SELECT
+		(SELECT id FROM appointments WHERE doctor_id = ? AND `+overlapRange+` LIMIT 1),
+		(SELECT id FROM appointments WHERE patient_id = ? AND `+overlapRange+` ORDER BY appointment_time LIMIT 1),
+		(SELECT COUNT(*) FROM (SELECT 1 FROM appointments
+			WHERE patient_id = ? AND active_slot > ? AND end_time > ? LIMIT ?) AS open_slots)`, args...).
+		Scan(&doc, &pat, &c.Open)
+	c.DoctorOverlap, c.PatientOverlap = doc.Int64, pat.Int64
+	return c, wrap(err, "booking clashes of doctor %d and patient %d", doctorID, patientID)
 }
 
 // Insert stores a new appointment holding its slot.
