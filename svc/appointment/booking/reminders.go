@@ -1,15 +1,11 @@
-package appointment
+package booking
 
 import (
 	"context"
-	"database/sql"
 	"log/slog"
 	"time"
 
 	consul "github.com/hashicorp/consul/api"
-
-	"hospital/lib/mysqldb"
-	"hospital/lib/outbox"
 )
 
 // ReminderLockKey is the Consul KV key whose lock elects the reminder leader.
@@ -111,31 +107,32 @@ func (r *Reminders) Pass(ctx context.Context) (int, error) {
 		before = 24 * time.Hour
 	}
 	sent := 0
+	defer func() {
+		if sent > 0 {
+			s.kick()
+		}
+	}()
 	for {
-		now := s.now()
-		due, err := dueReminders(ctx, s.db, now, before, 100)
+		now := s.clock()
+		due, err := s.store.DueReminders(ctx, now, before, 100)
 		if err != nil || len(due) == 0 {
-			if sent > 0 {
-				s.opts.Kick()
-			}
 			return sent, err
 		}
 		for _, a := range due {
-			err := mysqldb.InTx(ctx, s.db, func(tx *sql.Tx) error {
-				ok, err := markReminded(ctx, tx, a.ID, now)
+			marked := false
+			err := s.store.InTx(ctx, func(tx Tx) error {
+				ok, err := tx.MarkReminded(ctx, a.ID, now)
 				if err != nil || !ok {
 					return err
 				}
-				for _, m := range s.reminderMessages(a) {
-					if err := outbox.Enqueue(ctx, tx, m); err != nil {
-						return err
-					}
-				}
-				sent++
-				return nil
+				marked = true
+				return tx.Enqueue(ctx, s.reminderMessages(a)...)
 			})
 			if err != nil {
 				return sent, err
+			}
+			if marked {
+				sent++
 			}
 		}
 	}

@@ -1,4 +1,4 @@
-package appointment
+package booking
 
 import "time"
 
@@ -15,8 +15,18 @@ const (
 // Statuses lists every valid status, for filters.
 var Statuses = []string{StatusPending, StatusConfirmed, StatusCancelledPatient, StatusCancelledDoctor, StatusCompleted, StatusNoShow}
 
-// holdsSlot: statuses in which an appointment keeps its slot.
-func holdsSlot(status string) bool { return status == StatusPending || status == StatusConfirmed }
+// HoldsSlot reports whether an appointment in status keeps its slot.
+func HoldsSlot(status string) bool { return status == StatusPending || status == StatusConfirmed }
+
+// MaxNameLength is what appointments keep of a patient's or doctor's name:
+// the user service's first and last names (150 characters each) joined by a
+// space. The column is that wide (store/migrations/00002).
+const MaxNameLength = 301
+
+// MaxSlotDuration bounds APPOINTMENT_DURATION, so an appointment that
+// overlaps [t, ...) starts after t - MaxSlotDuration: overlap checks read a
+// bounded range of the time index.
+const MaxSlotDuration = 12 * time.Hour
 
 // Appointment is the spec's Appointment, plus the names used in notifications.
 type Appointment struct {
@@ -78,11 +88,20 @@ type Availability struct {
 	Days            []AvailabilityDay `json:"days"`
 }
 
-// CreateRequest is the spec's booking payload. patient_id is only for NURSE
+// AvailabilityQuery asks for the free slots of Date (a clinic day; nil:
+// today) and the DaysInAdvance days after it.
+type AvailabilityQuery struct {
+	Date          *time.Time
+	DaysInAdvance int
+}
+
+// BookRequest is the spec's booking payload. patient_id is only for NURSE
 // and ADMIN booking on a patient's behalf; a patient books for themself.
-type CreateRequest struct {
+// appointment_time is RFC 3339, or a clinic wall-clock time without an
+// offset ("2023-12-25T10:00:00", the spec's own example).
+type BookRequest struct {
 	DoctorID        int64  `json:"doctor_id" validate:"required,gt=0"`
-	AppointmentTime string `json:"appointment_time" validate:"required"`
+	AppointmentTime string `json:"appointment_time" validate:"required,max=64"`
 	ReasonForVisit  string `json:"reason_for_visit" validate:"max=2000"`
 	PatientID       *int64 `json:"patient_id,omitempty" validate:"omitempty,gt=0"`
 }
@@ -100,42 +119,25 @@ type UpdateRequest struct {
 // day_of_week, start_time and valid_from.
 type ScheduleRequest struct {
 	DayOfWeek   *int    `json:"day_of_week" validate:"required,min=0,max=6"`
-	StartTime   string  `json:"start_time" validate:"required"`
-	EndTime     string  `json:"end_time" validate:"required"`
+	StartTime   string  `json:"start_time" validate:"required,max=8"`
+	EndTime     string  `json:"end_time" validate:"required,max=8"`
 	IsAvailable *bool   `json:"is_available"`
-	ValidFrom   string  `json:"valid_from" validate:"required"`
-	ValidTo     *string `json:"valid_to"`
+	ValidFrom   string  `json:"valid_from" validate:"required,max=10"`
+	ValidTo     *string `json:"valid_to" validate:"omitempty,max=10"`
 }
 
-// ListFilter narrows the appointment lists.
+// ListQuery is what a client may filter an appointment list by: statuses,
+// and clinic days (Date alone, or From..To inclusive), each at midnight in
+// the clinic's zone.
+type ListQuery struct {
+	Statuses       []string
+	Date, From, To *time.Time
+}
+
+// ListFilter is a list query as the store runs it.
 type ListFilter struct {
 	PatientID int64
 	DoctorID  int64
 	Statuses  []string
-	From, To  *time.Time // appointment_time in [From, To)
-}
-
-// UserInfo is what the user service tells about a user.
-type UserInfo struct {
-	ID        int64  `json:"id"`
-	Username  string `json:"username"`
-	FirstName string `json:"first_name"`
-	LastName  string `json:"last_name"`
-	Role      string `json:"role"`
-	IsActive  bool   `json:"is_active"`
-}
-
-// DisplayName is "First Last", or the username when both are empty.
-func (u UserInfo) DisplayName() string {
-	n := u.FirstName
-	if u.LastName != "" {
-		if n != "" {
-			n += " "
-		}
-		n += u.LastName
-	}
-	if n == "" {
-		return u.Username
-	}
-	return n
+	From, To  *time.Time // appointment_time in [From, To), UTC
 }
