@@ -21,8 +21,8 @@ type Config struct {
 	Currency string `env:"BILLING_CURRENCY" envDefault:"vnd"`
 	// StripeSecretKey and StripeAPIBase reach the payment gateway; locally
 	// and in tests the base is a stripe-mock server.
-	StripeSecretKey string `env:"STRIPE_SECRET_KEY" envDefault:"sk_test_123"`
-	StripeAPIBase   string `env:"STRIPE_API_BASE" envDefault:"http://127.0.0.1:12111"`
+	StripeSecretKey string        `env:"STRIPE_SECRET_KEY" envDefault:"sk_test_123"`
+	StripeAPIBase   string        `env:"STRIPE_API_BASE" envDefault:"http://127.0.0.1:12111"`
 	StripeTimeout   time.Duration `env:"STRIPE_TIMEOUT" envDefault:"20s"`
 	// OverdueInterval is how often the leader marks unpaid invoices past
 	// their due date OVERDUE; PendingInterval how often card payments whose

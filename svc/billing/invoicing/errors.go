@@ -29,7 +29,9 @@ type GatewayRefusal struct {
 	Message string // the gateway's words, safe to show (no card data)
 }
 
-func (e *GatewayRefusal) Error() string { return "payment refused by gateway: " + e.Code + ": " + e.Message }
+func (e *GatewayRefusal) Error() string {
+	return "payment refused by gateway: " + e.Code + ": " + e.Message
+}
 
 // paymentFailed is the answer to a refused card payment (402).
 func paymentFailed(r *GatewayRefusal, paymentID int64) *apperr.Error {

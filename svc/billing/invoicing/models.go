@@ -73,21 +73,21 @@ const (
 
 // Invoice is the spec's Invoice with its items, payments and claims.
 type Invoice struct {
-	ID                            int64     `json:"id"`
-	PatientID                     int64     `json:"patient_id"`
-	InvoiceNumber                 string    `json:"invoice_number"`
-	IssueDate                     Date      `json:"issue_date"`
-	DueDate                       Date      `json:"due_date"`
-	SubTotalAmount                Money     `json:"sub_total_amount"`
-	TaxAmount                     Money     `json:"tax_amount"`
-	DiscountAmount                Money     `json:"discount_amount"`
-	TotalAmount                   Money     `json:"total_amount"`
-	AmountPaidByPatient           Money     `json:"amount_paid_by_patient"`
-	AmountPaidByInsurance         Money     `json:"amount_paid_by_insurance"`
-	Status                        string    `json:"status"`
-	RelatedAppointmentID          *int64    `json:"related_appointment_id"`
-	RelatedPrescriptionDispenseID *string   `json:"related_prescription_dispense_id"`
-	RelatedLabOrderID             *string   `json:"related_lab_order_id"`
+	ID                            int64   `json:"id"`
+	PatientID                     int64   `json:"patient_id"`
+	InvoiceNumber                 string  `json:"invoice_number"`
+	IssueDate                     Date    `json:"issue_date"`
+	DueDate                       Date    `json:"due_date"`
+	SubTotalAmount                Money   `json:"sub_total_amount"`
+	TaxAmount                     Money   `json:"tax_amount"`
+	DiscountAmount                Money   `json:"discount_amount"`
+	TotalAmount                   Money   `json:"total_amount"`
+	AmountPaidByPatient           Money   `json:"amount_paid_by_patient"`
+	AmountPaidByInsurance         Money   `json:"amount_paid_by_insurance"`
+	Status                        string  `json:"status"`
+	RelatedAppointmentID          *int64  `json:"related_appointment_id"`
+	RelatedPrescriptionDispenseID *string `json:"related_prescription_dispense_id"`
+	RelatedLabOrderID             *string `json:"related_lab_order_id"`
 	// AmountDue is what is still owed: total − paid by patient − paid by insurance.
 	AmountDue Money `json:"amount_due"`
 	// StatusReason is why an admin discounted, cancelled or wrote it off.
@@ -124,17 +124,17 @@ type Payment struct {
 
 // InsurancePolicy is the spec's InsurancePolicy.
 type InsurancePolicy struct {
-	ID                  int64           `json:"id"`
-	PatientID           int64           `json:"patient_id"`
-	InsuranceProviderID *int64          `json:"insurance_provider_id"`
-	ProviderName        string          `json:"provider_name"`
-	PolicyNumber        string          `json:"policy_number"`
-	MemberID            string          `json:"member_id"`
-	ValidFrom           Date            `json:"valid_from"`
-	ValidTo             Date            `json:"valid_to"`
-	CoverageDetailsJSON JSONObject      `json:"coverage_details_json"`
-	IsActive            bool            `json:"is_active"`
-	CreatedAt           time.Time       `json:"created_at"`
+	ID                  int64      `json:"id"`
+	PatientID           int64      `json:"patient_id"`
+	InsuranceProviderID *int64     `json:"insurance_provider_id"`
+	ProviderName        string     `json:"provider_name"`
+	PolicyNumber        string     `json:"policy_number"`
+	MemberID            string     `json:"member_id"`
+	ValidFrom           Date       `json:"valid_from"`
+	ValidTo             Date       `json:"valid_to"`
+	CoverageDetailsJSON JSONObject `json:"coverage_details_json"`
+	IsActive            bool       `json:"is_active"`
+	CreatedAt           time.Time  `json:"created_at"`
 }
 
 // InsuranceClaim is the spec's InsuranceClaim.
@@ -158,13 +158,13 @@ type InsuranceClaim struct {
 
 // CreateInvoiceRequest is POST /admin/invoices/: an invoice made by hand.
 type CreateInvoiceRequest struct {
-	PatientID int64             `json:"patient_id" validate:"required,gt=0"`
-	Items     []ItemRequest     `json:"items" validate:"required,min=1,max=100,dive"`
-	TaxAmount string            `json:"tax_amount" validate:"omitempty,max=32"`
-	Discount  string            `json:"discount_amount" validate:"omitempty,max=32"`
-	DueDate   string            `json:"due_date" validate:"omitempty,max=10"`
-	Draft     bool              `json:"draft"`
-	Reason    string            `json:"status_reason" validate:"max=500"`
+	PatientID int64         `json:"patient_id" validate:"required,gt=0"`
+	Items     []ItemRequest `json:"items" validate:"required,min=1,max=100,dive"`
+	TaxAmount string        `json:"tax_amount" validate:"omitempty,max=32"`
+	Discount  string        `json:"discount_amount" validate:"omitempty,max=32"`
+	DueDate   string        `json:"due_date" validate:"omitempty,max=10"`
+	Draft     bool          `json:"draft"`
+	Reason    string        `json:"status_reason" validate:"max=500"`
 }
 
 // ItemRequest is one line of a manual invoice.
@@ -218,14 +218,14 @@ type RefundRequest struct {
 
 // PolicyRequest is POST /patients/{id}/insurance-policies/.
 type PolicyRequest struct {
-	InsuranceProviderID *int64          `json:"insurance_provider_id" validate:"omitempty,gt=0"`
-	ProviderName        string          `json:"provider_name" validate:"required,max=100"`
-	PolicyNumber        string          `json:"policy_number" validate:"required,max=100"`
-	MemberID            string          `json:"member_id" validate:"required,max=100"`
-	ValidFrom           string          `json:"valid_from" validate:"required,max=10"`
-	ValidTo             string          `json:"valid_to" validate:"required,max=10"`
-	CoverageDetailsJSON JSONObject      `json:"coverage_details_json"`
-	IsActive            *bool           `json:"is_active"`
+	InsuranceProviderID *int64     `json:"insurance_provider_id" validate:"omitempty,gt=0"`
+	ProviderName        string     `json:"provider_name" validate:"required,max=100"`
+	PolicyNumber        string     `json:"policy_number" validate:"required,max=100"`
+	MemberID            string     `json:"member_id" validate:"required,max=100"`
+	ValidFrom           string     `json:"valid_from" validate:"required,max=10"`
+	ValidTo             string     `json:"valid_to" validate:"required,max=10"`
+	CoverageDetailsJSON JSONObject `json:"coverage_details_json"`
+	IsActive            *bool      `json:"is_active"`
 }
 
 // ClaimRequest is POST /invoices/{id}/claims/.

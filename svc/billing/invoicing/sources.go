@@ -173,4 +173,3 @@ func (s *Service) newInvoice(tx Tx, patientID int64, items []InvoiceItem, tax, d
 	settle(&inv, 0, today)
 	return inv, nil
 }
-

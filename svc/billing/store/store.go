@@ -67,7 +67,9 @@ type Tx struct {
 	tx  *sql.Tx
 }
 
-func (t *Tx) exec(q string, args ...any) (sql.Result, error) { return t.tx.ExecContext(t.ctx, q, args...) }
+func (t *Tx) exec(q string, args ...any) (sql.Result, error) {
+	return t.tx.ExecContext(t.ctx, q, args...)
+}
 
 // BeginKey claims an idempotency key.
 func (t *Tx) BeginKey(scope, key, fp string) (*idempotency.Stored, error) {
