@@ -177,3 +177,42 @@ func TestUnknownChargeOutcomeIsSettledLater(t *testing.T) {
 		t.Fatal("a settled payment kept its gateway token")
 	}
 }
+
+// Payments on many invoices at once all go through: paying one invoice
+// locks nothing another payment needs (share-locking reads of the payments
+// index used to make neighbouring invoices' payments deadlock).
+func TestConcurrentPaymentsOnDifferentInvoices(t *testing.T) {
+	e := billingtest.NewEnv(t, billingtest.NewCard())
+	const invoices, each = 24, 25
+	ids := make([]int64, invoices)
+	for i := range ids {
+		ids[i] = invoiceFor(t, e, int64(500+i), "150000.00").ID
+	}
+	me := e.As(e.Patient1)
+	errs := make([]error, invoices)
+	var wg sync.WaitGroup
+	start := make(chan struct{})
+	for i := range invoices {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			<-start
+			for k := range each {
+				if _, err := e.Svc.Pay(me, ids[(i+k)%invoices], "spread-"+itoa(int64(i*each+k)), pay("1000", "tok_visa")); err != nil {
+					errs[i] = err
+					return
+				}
+			}
+		}()
+	}
+	close(start)
+	wg.Wait()
+	for _, err := range errs {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := e.Count(t, `SELECT COUNT(*) FROM payments WHERE status = 'SUCCESS'`); n != invoices*each {
+		t.Fatalf("payments: %d", n)
+	}
+}

@@ -94,16 +94,22 @@ func (s *Service) fromSource(ctx context.Context, key string, src source, patien
 				out.Status = stored.Status
 				return json.Unmarshal(stored.Body, &out.Value)
 			}
-			existing, err := tx.InvoiceBySource(src.kind, src.id)
-			if err == nil {
-				if existing.PatientID != patientID {
-					return apperr.Conflict("This " + src.kind + " is already invoiced to another patient.").WithCode("source_invoiced")
+			// The first pass inserts straight away: looking first would
+			// gap-lock the source's index, and concurrent creations would
+			// deadlock on their inserts. A duplicate sends us round again,
+			// rolled back (no invoice number is spent), to answer what exists.
+			if attempt > 0 {
+				existing, err := tx.InvoiceBySource(src.kind, src.id)
+				if err == nil {
+					if existing.PatientID != patientID {
+						return apperr.Conflict("This " + src.kind + " is already invoiced to another patient.").WithCode("source_invoiced")
+					}
+					out = Result[Invoice]{existing, http.StatusOK}
+					return finish(tx, scope, key, out)
 				}
-				out = Result[Invoice]{existing, http.StatusOK}
-				return finish(tx, scope, key, out)
-			}
-			if !errors.Is(err, ErrNotFound) {
-				return fmt.Errorf("find invoice of %s %s: %w", src.kind, src.id, err)
+				if !errors.Is(err, ErrNotFound) {
+					return fmt.Errorf("find invoice of %s %s: %w", src.kind, src.id, err)
+				}
 			}
 			inv, err := s.newInvoice(tx, patientID, items, Zero, Zero)
 			if err != nil {

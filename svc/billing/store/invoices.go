@@ -275,28 +275,31 @@ func (s *Store) Overdue(ctx context.Context, today invoicing.Date, limit int) ([
 }
 
 // Reserved is what PENDING payments and open claims hold on the invoice.
-// Locking reads: the caller holds the invoice, and must see what was
-// committed up to the moment it got it.
+// Plain reads, not locking ones: every writer of an invoice's payments and
+// claims holds the invoice's lock first, and the caller's snapshot is taken
+// after it got that lock (LockInvoice's own reads), so it sees them all.
+// Share-locking these ranges made concurrent payments on different
+// invoices deadlock on each other's index gaps.
 func (t *Tx) Reserved(invoiceID int64) (invoicing.Money, error) {
 	var pending, claimed invoicing.Money
 	err := t.tx.QueryRowContext(t.ctx, `SELECT COALESCE(SUM(amount), 0) FROM payments
-		WHERE invoice_id = ? AND status = 'PENDING' LOCK IN SHARE MODE`, invoiceID).Scan(&pending)
+		WHERE invoice_id = ? AND status = 'PENDING'`, invoiceID).Scan(&pending)
 	if err != nil {
 		return pending, err
 	}
 	err = t.tx.QueryRowContext(t.ctx, `SELECT COALESCE(SUM(CASE WHEN status IN ('APPROVED', 'PARTIALLY_APPROVED')
 		THEN approved_amount ELSE claim_amount END), 0) FROM insurance_claims WHERE invoice_id = ?
-		AND status IN ('SUBMITTED', 'PROCESSING', 'AWAITING_DOCUMENTS', 'APPROVED', 'PARTIALLY_APPROVED') LOCK IN SHARE MODE`,
+		AND status IN ('SUBMITTED', 'PROCESSING', 'AWAITING_DOCUMENTS', 'APPROVED', 'PARTIALLY_APPROVED')`,
 		invoiceID).Scan(&claimed)
 	return pending.Add(claimed), err
 }
 
 // OpenClaims counts the invoice's claims still waiting for the insurer's
-// money (a locking read, as Reserved).
+// money (a plain read, as Reserved).
 func (t *Tx) OpenClaims(invoiceID int64) (int, error) {
 	var n int
 	err := t.tx.QueryRowContext(t.ctx, `SELECT COUNT(*) FROM insurance_claims WHERE invoice_id = ?
-		AND status IN ('SUBMITTED', 'PROCESSING', 'AWAITING_DOCUMENTS', 'APPROVED', 'PARTIALLY_APPROVED') LOCK IN SHARE MODE`,
+		AND status IN ('SUBMITTED', 'PROCESSING', 'AWAITING_DOCUMENTS', 'APPROVED', 'PARTIALLY_APPROVED')`,
 		invoiceID).Scan(&n)
 	return n, err
 }
