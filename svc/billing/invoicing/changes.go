@@ -91,6 +91,9 @@ func (s *Service) applyChanges(ctx context.Context, tx Tx, inv *Invoice, ch chan
 			inv.TaxAmount = *ch.tax
 			ev = ev.With("tax_amount", ch.tax.String())
 		}
+		if err := withinRange("tax_amount", inv.SubTotalAmount.Add(inv.TaxAmount)); err != nil {
+			return err
+		}
 		inv.TotalAmount = inv.SubTotalAmount.Add(inv.TaxAmount).Sub(inv.DiscountAmount)
 		floor := inv.AmountPaidByPatient.Add(inv.AmountPaidByInsurance).Add(reserved)
 		if inv.TotalAmount.LessThan(floor.Decimal) {

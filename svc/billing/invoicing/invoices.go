@@ -88,8 +88,15 @@ func (s *Service) CreateInvoice(ctx context.Context, in CreateInvoiceRequest) (I
 			if qty, err = parseMoney(field+"quantity", it.Quantity, true); err != nil {
 				return Invoice{}, err
 			}
+			if qty.GreaterThan(maxQuantity) {
+				return Invoice{}, apperr.Field(field+"quantity", "Ensure this value is less than or equal to "+maxQuantity.String()+".")
+			}
 		}
-		items = append(items, InvoiceItem{ItemType: it.ItemType, Description: it.Description, Quantity: qty, UnitPrice: unit, TotalPrice: M(unit.Mul(qty.Decimal))})
+		line := M(unit.Mul(qty.Decimal))
+		if err := withinRange(field+"unit_price", line); err != nil {
+			return Invoice{}, err
+		}
+		items = append(items, InvoiceItem{ItemType: it.ItemType, Description: it.Description, Quantity: qty, UnitPrice: unit, TotalPrice: line})
 	}
 	tax, discount := Zero, Zero
 	var err error

@@ -124,3 +124,17 @@ func (d Date) Before(o Date) bool { return d.Time.Before(o.Time) }
 
 // AddDays is d moved by n days.
 func (d Date) AddDays(n int) Date { return Date{d.AddDate(0, 0, n)} }
+
+// withinRange refuses amounts a DECIMAL(14,2) column cannot hold (a sum
+// of lines each within range can still overflow).
+func withinRange(field string, amounts ...Money) error {
+	for _, m := range amounts {
+		if m.GreaterThan(maxAmount) {
+			return apperr.Field(field, "The amounts add up to more than "+maxAmount.String()+".")
+		}
+	}
+	return nil
+}
+
+// maxQuantity bounds an invoice line's quantity.
+var maxQuantity = decimal.NewFromInt(100000)

@@ -44,7 +44,7 @@ func (s *Service) InvoiceForMedication(ctx context.Context, key string, in billi
 			return Result[Invoice]{}, err
 		}
 		qty := decimal.NewFromInt(it.Quantity)
-		if want := unit.Mul(qty); !want.Equal(total.Decimal) {
+		if want := unit.Mul(qty); !want.Equal(total.Decimal) || want.GreaterThan(maxAmount) {
 			return Result[Invoice]{}, apperr.Field(field+"total_price", "Must equal quantity × unit_price ("+M(want).String()+").")
 		}
 		items = append(items, InvoiceItem{ItemType: ItemMedication, Description: it.MedicationName, Quantity: M(qty), UnitPrice: unit, TotalPrice: total})
@@ -161,6 +161,9 @@ func (s *Service) newInvoice(tx Tx, patientID int64, items []InvoiceItem, tax, d
 		sub = sub.Add(it.TotalPrice)
 	}
 	total := sub.Add(tax).Sub(discount)
+	if err := withinRange("items", sub, sub.Add(tax)); err != nil {
+		return Invoice{}, err
+	}
 	if total.IsNegative() {
 		return Invoice{}, apperr.Field("discount_amount", "The discount cannot exceed the sub-total plus tax.")
 	}

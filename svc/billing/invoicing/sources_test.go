@@ -210,3 +210,23 @@ func TestConcurrentInvoicesOfDifferentAppointments(t *testing.T) {
 		t.Fatalf("highest number %d: numbers have gaps", n)
 	}
 }
+
+// Amounts that each fit but add up past what the database holds are a 400,
+// never a 500.
+func TestAmountsBeyondTheColumnsAreRefused(t *testing.T) {
+	e := billingtest.NewEnv(t, billingtest.NewCard())
+	big := "999999999999.00"
+	lab := billingapi.InvoiceForLabTest{LabOrderID: "big", PatientID: e.Patient1, Items: []billingapi.LabTestItem{
+		{TestName: "A", Price: big}, {TestName: "B", Price: big}}}
+	if _, err := e.Svc.InvoiceForLabTest(billingtest.AsService("lab"), "", lab); !apperr.Is(err, apperr.KindInvalid) {
+		t.Fatalf("sum past the column: %v", err)
+	}
+	admin := e.As(e.Admin)
+	if _, err := e.Svc.CreateInvoice(admin, invoicing.CreateInvoiceRequest{PatientID: e.Patient1,
+		Items: []invoicing.ItemRequest{{ItemType: invoicing.ItemOther, Description: "x", Quantity: "99999", UnitPrice: big}}}); !apperr.Is(err, apperr.KindInvalid) {
+		t.Fatalf("line past the column: %v", err)
+	}
+	if n := e.Count(t, `SELECT COUNT(*) FROM invoices`); n != 0 {
+		t.Fatalf("invoices written: %d", n)
+	}
+}

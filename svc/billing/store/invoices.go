@@ -201,15 +201,6 @@ var invoiceOrder = map[string]string{
 	"status": "status", "invoice_number": "invoice_number", "id": "id", "patient_id": "patient_id",
 }
 
-// InvoiceOrderings are the values ?ordering= accepts (each also with "-").
-func InvoiceOrderings() []string {
-	out := make([]string, 0, len(invoiceOrder))
-	for k := range invoiceOrder {
-		out = append(out, k)
-	}
-	return out
-}
-
 // Invoices lists invoices matching f, one page, with the total count.
 func (s *Store) Invoices(ctx context.Context, f invoicing.InvoiceFilter, p invoicing.Page) ([]invoicing.Invoice, int, error) {
 	var (
