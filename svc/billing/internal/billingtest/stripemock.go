@@ -24,15 +24,22 @@ var sharedStripeMock = testkit.SharedOnce(func(t testing.TB) *StripeMock {
 			t.Fatal(err)
 		}
 	}
-	port := testkit.MustFreePort(t)
-	addr := "127.0.0.1:" + strconv.Itoa(port)
-	p, err := testkit.Start(t.TempDir(), "stripe-mock", bin, []string{"-http-addr", addr}, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = p.Stop(5 * time.Second) })
-	if err := testkit.Until(context.Background(), 30*time.Second, p, testkit.TCPOpen(addr)); err != nil {
-		t.Fatal(err)
+	// A free port can be taken before stripe-mock binds it: try another.
+	var addr string
+	for attempt := 0; ; attempt++ {
+		addr = "127.0.0.1:" + strconv.Itoa(testkit.MustFreePort(t))
+		p, err := testkit.Start(t.TempDir(), "stripe-mock", bin, []string{"-http-addr", addr}, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = p.Stop(5 * time.Second) })
+		err = testkit.Until(context.Background(), 30*time.Second, p, testkit.TCPOpen(addr))
+		if err == nil {
+			break
+		}
+		if !p.Exited() || attempt == 2 {
+			t.Fatal(err)
+		}
 	}
 	return &StripeMock{URL: fmt.Sprintf("http://%s", addr)}
 })
