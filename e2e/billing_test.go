@@ -24,6 +24,7 @@ type billingRig struct {
 	billing    *testkit.Service
 	billingDB  *sql.DB
 	billingEnv []string
+	begun      int // appointments moved into the past so far
 }
 
 // startBillingRig runs the platform, notification and appointment services
@@ -130,9 +131,16 @@ func (r *billingRig) completed(t testing.TB, patTok string, docID int64, docTok 
 	a := r.book(t, patTok, docID, clinicSlot(days, hour, 0))
 	expect(t, "book", a, http.StatusCreated)
 	id := int64(a.body["id"].(float64))
-	for _, step := range []string{"confirm", "complete"} {
-		expect(t, step, r.do(t, http.MethodPut, fmt.Sprintf("/api/v1/appointments/%d/%s/", id, step), docTok, nil, nil), http.StatusOK)
+	expect(t, "confirm", r.do(t, http.MethodPut, fmt.Sprintf("/api/v1/appointments/%d/confirm/", id), docTok, nil, nil), http.StatusOK)
+	// Its time comes: moved in its database to have begun a while ago (each
+	// in its own half hour), as the days passing would.
+	r.begun++
+	begun := time.Now().UTC().Add(-time.Duration(r.begun) * 30 * time.Minute).Truncate(time.Minute)
+	if _, err := r.apptDB.Exec(`UPDATE appointments SET appointment_time = ?, end_time = ?, active_slot = ? WHERE id = ?`,
+		begun, begun.Add(30*time.Minute), begun, id); err != nil {
+		t.Fatal(err)
 	}
+	expect(t, "complete", r.do(t, http.MethodPut, fmt.Sprintf("/api/v1/appointments/%d/complete/", id), docTok, nil, nil), http.StatusOK)
 	return id
 }
 
