@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
 	"regexp"
 	"runtime/debug"
 	"strconv"
@@ -69,7 +70,9 @@ const ClientIPHeader = "X-Client-IP"
 // docs/OPERATIONS.md), so the header is as trustworthy as that network rule.
 func clientIP(r *http.Request) string {
 	if v := r.Header.Get(ClientIPHeader); v != "" && len(v) <= 64 {
-		return v
+		if a, err := netip.ParseAddr(v); err == nil {
+			return a.Unmap().String()
+		}
 	}
 	host, _, err := net.SplitHostPort(r.RemoteAddr)
 	if err != nil {
