@@ -37,6 +37,10 @@ type Config struct {
 	RouteOwners string `env:"ROUTE_OWNERS"`
 	// DefaultRouteTimeout applies to routes that advertise no timeout.
 	DefaultRouteTimeout time.Duration `env:"DEFAULT_ROUTE_TIMEOUT" envDefault:"10s"`
+	// PprofAddr, when set, serves Go's profiler (/debug/pprof/) on its own
+	// listener there, for operators measuring the gateway; never the
+	// public address.
+	PprofAddr string `env:"PPROF_ADDR"`
 	// MaxRouteTimeout caps what a service may advertise.
 	MaxRouteTimeout time.Duration `env:"MAX_ROUTE_TIMEOUT" envDefault:"60s"`
 }
