@@ -12,6 +12,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/alexedwards/argon2id"
+
 	"hospital/lib/auth"
 	"hospital/svc/user/user"
 )
@@ -313,4 +315,41 @@ func TestJWKSAndRouting(t *testing.T) {
 	e.call("GET", user.PathLogin, "", nil).problem(http.StatusMethodNotAllowed)
 	e.call("GET", "/api/v1/users/nothing-here/", "", nil).problem(http.StatusNotFound)
 	e.call("GET", user.PathAdminUsers+"abc/", pair.AccessToken, nil).problem(http.StatusNotFound)
+}
+
+// A hash with outdated parameters is replaced at login. When storing the
+// new hash fails, the login still succeeds (the password was right) but the
+// failure is logged, not dropped: the account keeps its weaker hash and
+// operators must be able to see why.
+func TestLoginRehashFailureIsLogged(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	u := e.register("rehash.fail")
+	weak, err := argon2id.CreateHash(goodPassword, &argon2id.Params{Memory: 8192, Iterations: 1, Parallelism: 1, SaltLength: 16, KeyLength: 32})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.db.Exec(`UPDATE users SET password = ? WHERE id = ?`, weak, u.ID); err != nil {
+		t.Fatal(err)
+	}
+	// The database refuses any further password change of this account.
+	if _, err := e.db.Exec(`CREATE TRIGGER refuse_rehash BEFORE UPDATE ON users FOR EACH ROW
+		BEGIN IF NEW.password <> OLD.password THEN SIGNAL SQLSTATE '45000' SET MESSAGE_TEXT = 'rehash refused'; END IF; END`); err != nil {
+		t.Fatal(err)
+	}
+	e.login("rehash.fail", goodPassword)
+	var stored string
+	if err := e.db.QueryRow(`SELECT password FROM users WHERE id = ?`, u.ID).Scan(&stored); err != nil {
+		t.Fatal(err)
+	}
+	if stored != weak {
+		t.Fatal("the trigger did not keep the old hash")
+	}
+	want := `"account_id":` + strconv.FormatInt(u.ID, 10)
+	for _, line := range strings.Split(logs.String(), "\n") {
+		if strings.Contains(line, "rehash") && strings.Contains(line, want) && strings.Contains(line, "rehash refused") {
+			return
+		}
+	}
+	t.Fatal("the failed rehash was not logged with the account and the cause")
 }

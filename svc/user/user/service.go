@@ -394,9 +394,7 @@ func (s *Service) Login(ctx context.Context, in LoginRequest) (TokenPair, error)
 		return TokenPair{}, err
 	}
 	if rehash {
-		if h, err := s.hasher.Hash(ctx, in.Password); err == nil {
-			_ = setPassword(ctx, s.db, u.ID, h)
-		}
+		s.rehash(ctx, u.ID, in.Password)
 	}
 	pair, err := s.issueTokens(ctx, s.db, u, randomID())
 	if err != nil {
@@ -404,6 +402,19 @@ func (s *Service) Login(ctx context.Context, in LoginRequest) (TokenPair, error)
 	}
 	s.log.InfoContext(ctx, "login", "account_id", u.ID)
 	return pair, nil
+}
+
+// rehash replaces a hash with outdated parameters. The login goes on if it
+// fails (the password was right), but the failure is logged: the account
+// keeps its weaker hash until a later login succeeds in replacing it.
+func (s *Service) rehash(ctx context.Context, userID int64, password string) {
+	h, err := s.hasher.Hash(ctx, password)
+	if err == nil {
+		err = setPassword(ctx, s.db, userID, h)
+	}
+	if err != nil {
+		s.log.ErrorContext(ctx, "password rehash failed; the old hash stays", "account_id", userID, "err", err.Error())
+	}
 }
 
 func lockedProblem(retryAfter time.Duration) *problem.Problem {
