@@ -34,7 +34,7 @@ func TestProcess(t *testing.T) {
 		"MYSQL_DSN=" + dsn,
 		"JWT_KEY_FILE=" + keyFile,
 		"JWT_GENERATE_KEY=true",
-		"SERVICE_CLIENTS=billing=proc-secret",
+		"SERVICE_CLIENTS=notification=proc-secret",
 		"BOOTSTRAP_ADMIN_USERNAME=first-admin",
 		"BOOTSTRAP_ADMIN_PASSWORD=Proc-Admin-Pass-1",
 		"BOOTSTRAP_ADMIN_EMAIL=first-admin@hospital.test",
@@ -107,7 +107,7 @@ func TestProcess(t *testing.T) {
 	var st struct {
 		AccessToken string `json:"access_token"`
 	}
-	post(t, a.URL+"/api/v1/users/internal/service-token/", "", map[string]string{"service": "billing", "secret": "proc-secret"}, http.StatusOK, &st)
+	post(t, a.URL+"/api/v1/users/internal/service-token/", "", map[string]string{"service": "notification", "secret": "proc-secret"}, http.StatusOK, &st)
 	get(t, b.URL+fmt.Sprintf("/api/v1/admin/users/%d/contact-info/", id), st.AccessToken, http.StatusOK, nil)
 
 	// SIGTERM takes the instance out of Consul.

@@ -1,4 +1,4 @@
-package user_test
+package httpapi_test
 
 import (
 	"context"
@@ -7,7 +7,9 @@ import (
 	"testing"
 
 	"hospital/lib/routemeta"
-	"hospital/svc/user/user"
+	"hospital/svc/user/accounts"
+	"hospital/svc/user/httpapi"
+	"hospital/svc/user/store"
 )
 
 func TestAdminReadEndpointsAuthorization(t *testing.T) {
@@ -18,32 +20,36 @@ func TestAdminReadEndpointsAuthorization(t *testing.T) {
 	e.register("patient.two")
 	patientTok := e.login("patient.one", goodPassword).AccessToken
 	svcTok := e.serviceToken()
-	detail := path("%s%d/", user.PathAdminUsers, patient.ID)
-	contact := path("%s%d/contact-info/", user.PathAdminUsers, patient.ID)
+	detail := path("%s%d/", httpapi.PathAdminUsers, patient.ID)
+	contact := path("%s%d/contact-info/", httpapi.PathAdminUsers, patient.ID)
 
-	for _, p := range []string{detail, contact, user.PathAdminUsers} {
+	for _, p := range []string{detail, contact, httpapi.PathAdminUsers} {
 		e.call("GET", p, "", nil).problem(http.StatusUnauthorized)
 		e.call("GET", p, patientTok, nil).problem(http.StatusForbidden)
 	}
 	// Not even their own record through the admin API.
 	e.call("GET", contact, patientTok, nil).problem(http.StatusForbidden)
 
-	for _, tok := range []string{adminPair.AccessToken, svcTok} {
-		var got user.User
-		e.call("GET", detail, tok, nil).want(http.StatusOK).decode(&got)
-		if !sameJSON(got, patient) {
-			t.Fatalf("admin detail %+v, want %+v", got, patient)
-		}
+	// Least privilege: a service reads only what it needs.
+	e.call("GET", detail, svcTok, nil).problem(http.StatusForbidden)
+	e.call("GET", contact, svcTok, nil).problem(http.StatusForbidden)
+	e.call("GET", httpapi.PathAdminUsers, svcTok, nil).problem(http.StatusForbidden)
+	var got accounts.User
+	e.call("GET", detail, adminPair.AccessToken, nil).want(http.StatusOK).decode(&got)
+	if !sameJSON(got, patient) {
+		t.Fatalf("admin detail %+v, want %+v", got, patient)
+	}
+	for _, tok := range []string{adminPair.AccessToken, e.serviceTokenOf("notification")} {
 		r := e.call("GET", contact, tok, nil).want(http.StatusOK)
 		assertJSON(t, r.Body, `{"user_id":`+itoa(patient.ID)+`,"email":"patient.one@example.com","phone_number":null,
 			"first_name":"Văn A","last_name":"Nguyễn","username":"patient.one","push_token":null,"language":"vi"}`)
 	}
-	e.call("GET", path("%s%d/", user.PathAdminUsers, 999999), svcTok, nil).problem(http.StatusNotFound)
-	e.call("GET", path("%s%d/contact-info/", user.PathAdminUsers, 999999), adminPair.AccessToken, nil).problem(http.StatusNotFound)
+	e.call("GET", path("%s%d/", httpapi.PathAdminUsers, 999999), adminPair.AccessToken, nil).problem(http.StatusNotFound)
+	e.call("GET", path("%s%d/contact-info/", httpapi.PathAdminUsers, 999999), adminPair.AccessToken, nil).problem(http.StatusNotFound)
 
 	// Services read, but do not manage.
-	e.call("POST", user.PathAdminUsers, svcTok, regBody("svcmade")).problem(http.StatusForbidden)
-	e.call("POST", path("%s%d/deactivate/", user.PathAdminUsers, patient.ID), svcTok, nil).problem(http.StatusForbidden)
+	e.call("POST", httpapi.PathAdminUsers, svcTok, regBody("svcmade")).problem(http.StatusForbidden)
+	e.call("POST", path("%s%d/deactivate/", httpapi.PathAdminUsers, patient.ID), svcTok, nil).problem(http.StatusForbidden)
 }
 
 func TestAdminManagesStaff(t *testing.T) {
@@ -55,29 +61,29 @@ func TestAdminManagesStaff(t *testing.T) {
 
 	doctorBody := regBody("dr.tran")
 	doctorBody["role_name"] = "DOCTOR"
-	e.call("POST", user.PathAdminUsers, patientTok, doctorBody).problem(http.StatusForbidden)
+	e.call("POST", httpapi.PathAdminUsers, patientTok, doctorBody).problem(http.StatusForbidden)
 	if n := e.count(`SELECT COUNT(*) FROM users WHERE username = 'dr.tran'`); n != 0 {
 		t.Fatal("a patient created a doctor")
 	}
 
-	var doctor user.User
-	e.call("POST", user.PathAdminUsers, tok, doctorBody, "Idempotency-Key", "create-dr-tran").want(http.StatusCreated).decode(&doctor)
+	var doctor accounts.User
+	e.call("POST", httpapi.PathAdminUsers, tok, doctorBody, "Idempotency-Key", "create-dr-tran").want(http.StatusCreated).decode(&doctor)
 	if doctor.Role != "DOCTOR" || !doctor.IsStaff || !doctor.IsActive {
 		t.Fatalf("created doctor %+v", doctor)
 	}
-	var replay user.User
-	e.call("POST", user.PathAdminUsers, tok, doctorBody, "Idempotency-Key", "create-dr-tran").want(http.StatusCreated).decode(&replay)
+	var replay accounts.User
+	e.call("POST", httpapi.PathAdminUsers, tok, doctorBody, "Idempotency-Key", "create-dr-tran").want(http.StatusCreated).decode(&replay)
 	if replay.ID != doctor.ID || e.count(`SELECT COUNT(*) FROM users WHERE username = 'dr.tran'`) != 1 {
 		t.Fatal("idempotent admin create made two doctors")
 	}
 	nurseBody := regBody("nurse.le")
 	nurseBody["role_name"] = "NURSE"
-	e.call("POST", user.PathAdminUsers, tok, nurseBody).want(http.StatusCreated)
-	e.call("POST", user.PathAdminUsers, tok, regBody("norole")).fieldError("role_name")
+	e.call("POST", httpapi.PathAdminUsers, tok, nurseBody).want(http.StatusCreated)
+	e.call("POST", httpapi.PathAdminUsers, tok, regBody("norole")).fieldError("role_name")
 	bad := regBody("badrole")
 	bad["role_name"] = "JANITOR"
-	e.call("POST", user.PathAdminUsers, tok, bad).fieldError("role_name")
-	e.call("POST", user.PathAdminUsers, tok, `{"username":`).problem(http.StatusBadRequest)
+	e.call("POST", httpapi.PathAdminUsers, tok, bad).fieldError("role_name")
+	e.call("POST", httpapi.PathAdminUsers, tok, `{"username":`).problem(http.StatusBadRequest)
 
 	doctorPair := e.login("dr.tran", goodPassword)
 	id, err := e.svc.Verifier().Verify(context.Background(), doctorPair.AccessToken)
@@ -85,80 +91,80 @@ func TestAdminManagesStaff(t *testing.T) {
 		t.Fatalf("doctor token %+v %v", id, err)
 	}
 	// A doctor is staff, but not an admin.
-	e.call("GET", user.PathAdminUsers, doctorPair.AccessToken, nil).problem(http.StatusForbidden)
+	e.call("GET", httpapi.PathAdminUsers, doctorPair.AccessToken, nil).problem(http.StatusForbidden)
 
 	// List, filter, search, paginate.
 	type page struct {
-		Count    int         `json:"count"`
-		Next     *string     `json:"next"`
-		Previous *string     `json:"previous"`
-		Results  []user.User `json:"results"`
+		Count    int             `json:"count"`
+		Next     *string         `json:"next"`
+		Previous *string         `json:"previous"`
+		Results  []accounts.User `json:"results"`
 	}
 	var p page
-	e.call("GET", user.PathAdminUsers, tok, nil).want(http.StatusOK).decode(&p)
+	e.call("GET", httpapi.PathAdminUsers, tok, nil).want(http.StatusOK).decode(&p)
 	if p.Count != 4 || len(p.Results) != 4 || p.Next != nil || p.Previous != nil {
 		t.Fatalf("list all: %+v", p)
 	}
-	e.call("GET", user.PathAdminUsers+"?role=DOCTOR", tok, nil).want(http.StatusOK).decode(&p)
+	e.call("GET", httpapi.PathAdminUsers+"?role=DOCTOR", tok, nil).want(http.StatusOK).decode(&p)
 	if p.Count != 1 || p.Results[0].ID != doctor.ID {
 		t.Fatalf("filter by role: %+v", p)
 	}
-	e.call("GET", user.PathAdminUsers+"?search=le%40example", tok, nil).want(http.StatusOK).decode(&p)
+	e.call("GET", httpapi.PathAdminUsers+"?search=le%40example", tok, nil).want(http.StatusOK).decode(&p)
 	if p.Count != 1 || p.Results[0].Username != "nurse.le" {
 		t.Fatalf("search by email: %+v", p)
 	}
-	e.call("GET", user.PathAdminUsers+"?search=Nguy%E1%BB%85n%20", tok, nil).want(http.StatusOK).decode(&p)
+	e.call("GET", httpapi.PathAdminUsers+"?search=Nguy%E1%BB%85n%20", tok, nil).want(http.StatusOK).decode(&p)
 	if p.Count != 3 {
 		t.Fatalf("search by last name: %d results", p.Count)
 	}
-	e.call("GET", user.PathAdminUsers+"?search=100%25", tok, nil).want(http.StatusOK).decode(&p)
+	e.call("GET", httpapi.PathAdminUsers+"?search=100%25", tok, nil).want(http.StatusOK).decode(&p)
 	if p.Count != 0 {
 		t.Fatalf("a literal %% matched %d users", p.Count)
 	}
-	e.call("GET", user.PathAdminUsers+"?page_size=3", tok, nil).want(http.StatusOK).decode(&p)
+	e.call("GET", httpapi.PathAdminUsers+"?page_size=3", tok, nil).want(http.StatusOK).decode(&p)
 	if p.Count != 4 || len(p.Results) != 3 || p.Next == nil || p.Previous != nil {
 		t.Fatalf("page 1: %+v", p)
 	}
-	e.call("GET", user.PathAdminUsers+"?page_size=3&page=2", tok, nil).want(http.StatusOK).decode(&p)
+	e.call("GET", httpapi.PathAdminUsers+"?page_size=3&page=2", tok, nil).want(http.StatusOK).decode(&p)
 	if len(p.Results) != 1 || p.Next != nil || p.Previous == nil {
 		t.Fatalf("page 2: %+v", p)
 	}
-	e.call("GET", user.PathAdminUsers+"?page=9", tok, nil).problem(http.StatusNotFound)
-	e.call("GET", user.PathAdminUsers+"?role=CHEF", tok, nil).fieldError("role")
-	e.call("GET", user.PathAdminUsers+"?is_active=maybe", tok, nil).fieldError("is_active")
+	e.call("GET", httpapi.PathAdminUsers+"?page=9", tok, nil).problem(http.StatusNotFound)
+	e.call("GET", httpapi.PathAdminUsers+"?role=CHEF", tok, nil).fieldError("role")
+	e.call("GET", httpapi.PathAdminUsers+"?is_active=maybe", tok, nil).fieldError("is_active")
 
 	// Deactivation: no login, no verify, no refresh, no API.
-	deactivate := path("%s%d/deactivate/", user.PathAdminUsers, doctor.ID)
+	deactivate := path("%s%d/deactivate/", httpapi.PathAdminUsers, doctor.ID)
 	e.call("POST", deactivate, patientTok, nil).problem(http.StatusForbidden)
-	var off user.User
+	var off accounts.User
 	e.call("POST", deactivate, tok, nil).want(http.StatusOK).decode(&off)
 	if off.IsActive {
 		t.Fatal("deactivate answered an active user")
 	}
-	e.call("POST", user.PathLogin, "", obj{"username": "dr.tran", "password": goodPassword}).problem(http.StatusUnauthorized)
-	e.call("POST", user.PathVerify, "", obj{"token": doctorPair.AccessToken}).problem(http.StatusUnauthorized)
-	e.call("POST", user.PathRefresh, "", obj{"refresh_token": doctorPair.RefreshToken}).problem(http.StatusUnauthorized)
-	e.call("GET", user.PathMe, doctorPair.AccessToken, nil).problem(http.StatusUnauthorized)
-	e.call("GET", user.PathAdminUsers+"?is_active=false", tok, nil).want(http.StatusOK).decode(&p)
+	e.call("POST", httpapi.PathLogin, "", obj{"username": "dr.tran", "password": goodPassword}).problem(http.StatusUnauthorized)
+	e.call("POST", httpapi.PathVerify, "", obj{"token": doctorPair.AccessToken}).problem(http.StatusUnauthorized)
+	e.call("POST", httpapi.PathRefresh, "", obj{"refresh_token": doctorPair.RefreshToken}).problem(http.StatusUnauthorized)
+	e.call("GET", httpapi.PathMe, doctorPair.AccessToken, nil).problem(http.StatusUnauthorized)
+	e.call("GET", httpapi.PathAdminUsers+"?is_active=false", tok, nil).want(http.StatusOK).decode(&p)
 	if p.Count != 1 || p.Results[0].ID != doctor.ID {
 		t.Fatalf("filter inactive: %+v", p)
 	}
 
 	// An admin cannot lock themself out.
-	e.call("POST", path("%s%d/deactivate/", user.PathAdminUsers, admin.ID), tok, nil).problem(http.StatusBadRequest)
-	e.call("POST", path("%s%d/deactivate/", user.PathAdminUsers, 999999), tok, nil).problem(http.StatusNotFound)
+	e.call("POST", path("%s%d/deactivate/", httpapi.PathAdminUsers, admin.ID), tok, nil).problem(http.StatusBadRequest)
+	e.call("POST", path("%s%d/deactivate/", httpapi.PathAdminUsers, 999999), tok, nil).problem(http.StatusNotFound)
 
-	e.call("POST", path("%s%d/activate/", user.PathAdminUsers, doctor.ID), tok, nil).want(http.StatusOK)
+	e.call("POST", path("%s%d/activate/", httpapi.PathAdminUsers, doctor.ID), tok, nil).want(http.StatusOK)
 	e.login("dr.tran", goodPassword)
 
 	// A deactivated admin's token stops working at once.
-	var second user.User
+	var second accounts.User
 	adminBody := regBody("second.admin")
 	adminBody["role_name"] = "ADMIN"
-	e.call("POST", user.PathAdminUsers, tok, adminBody).want(http.StatusCreated).decode(&second)
+	e.call("POST", httpapi.PathAdminUsers, tok, adminBody).want(http.StatusCreated).decode(&second)
 	secondTok := e.login("second.admin", goodPassword).AccessToken
-	e.call("POST", path("%s%d/deactivate/", user.PathAdminUsers, second.ID), tok, nil).want(http.StatusOK)
-	e.call("GET", user.PathAdminUsers, secondTok, nil).problem(http.StatusUnauthorized)
+	e.call("POST", path("%s%d/deactivate/", httpapi.PathAdminUsers, second.ID), tok, nil).want(http.StatusOK)
+	e.call("GET", httpapi.PathAdminUsers, secondTok, nil).problem(http.StatusUnauthorized)
 }
 
 func TestBootstrapAdmin(t *testing.T) {
@@ -176,13 +182,13 @@ func TestBootstrapAdmin(t *testing.T) {
 	}
 
 	// Two instances starting at once create one admin.
-	other := user.New(e.db, user.Options{Signer: e.signer})
+	other := accounts.New(store.New(e.db), accounts.Options{Signer: e.signer})
 	var (
 		wg      sync.WaitGroup
 		created [2]bool
 		errs    [2]error
 	)
-	for i, svc := range []*user.Service{e.svc, other} {
+	for i, svc := range []*accounts.Service{e.svc, other} {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
@@ -201,8 +207,8 @@ func TestBootstrapAdmin(t *testing.T) {
 		t.Fatalf("second bootstrap: created %v, err %v", again, err)
 	}
 	pair := e.login("admin", "Str0ng-Bootstrap!")
-	var me user.User
-	e.call("GET", user.PathMe, pair.AccessToken, nil).want(http.StatusOK).decode(&me)
+	var me accounts.User
+	e.call("GET", httpapi.PathMe, pair.AccessToken, nil).want(http.StatusOK).decode(&me)
 	if me.Role != "ADMIN" || !me.IsStaff || !me.IsActive {
 		t.Fatalf("bootstrap admin %+v", me)
 	}
@@ -210,7 +216,7 @@ func TestBootstrapAdmin(t *testing.T) {
 }
 
 func TestGatewayRoutes(t *testing.T) {
-	routes := user.GatewayRoutes()
+	routes := httpapi.GatewayRoutes(httpapi.Routes(nil))
 	if _, err := routemeta.Encode(routes); err != nil {
 		t.Fatal(err)
 	}
@@ -230,20 +236,20 @@ func TestGatewayRoutes(t *testing.T) {
 		path, method string
 		public       bool
 	}{
-		{user.PathRegister, "POST", true},
-		{user.PathLogin, "POST", true},
-		{user.PathRefresh, "POST", true},
-		{user.PathVerify, "POST", true},
-		{user.PathPasswordReset, "POST", true},
-		{user.PathResetConfirm, "POST", true},
-		{user.PathJWKS, "GET", true},
-		{user.PathLogout, "POST", false},
-		{user.PathMe, "GET", false},
-		{user.PathMe, "PUT", false},
-		{user.PathPasswordChg, "POST", false},
-		{user.PathAdminUsers, "GET", false},
-		{user.PathAdminUsers + "12/contact-info/", "GET", false},
-		{user.PathLogin, "GET", false},
+		{httpapi.PathRegister, "POST", true},
+		{httpapi.PathLogin, "POST", true},
+		{httpapi.PathRefresh, "POST", true},
+		{httpapi.PathVerify, "POST", true},
+		{httpapi.PathPasswordReset, "POST", true},
+		{httpapi.PathResetConfirm, "POST", true},
+		{httpapi.PathJWKS, "GET", true},
+		{httpapi.PathLogout, "POST", false},
+		{httpapi.PathMe, "GET", false},
+		{httpapi.PathMe, "PUT", false},
+		{httpapi.PathPasswordChg, "POST", false},
+		{httpapi.PathAdminUsers, "GET", false},
+		{httpapi.PathAdminUsers + "12/contact-info/", "GET", false},
+		{httpapi.PathLogin, "GET", false},
 	} {
 		r, ok := best(c.path)
 		if !ok || r.Timeout == 0 {

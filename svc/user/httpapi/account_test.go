@@ -1,4 +1,4 @@
-package user_test
+package httpapi_test
 
 import (
 	"context"
@@ -10,7 +10,8 @@ import (
 	"time"
 
 	"hospital/lib/outbox"
-	"hospital/svc/user/user"
+	"hospital/svc/user/accounts"
+	"hospital/svc/user/httpapi"
 )
 
 func TestMe(t *testing.T) {
@@ -21,17 +22,17 @@ func TestMe(t *testing.T) {
 	pair := e.login("trinhvann", goodPassword)
 	tok := pair.AccessToken
 
-	e.call("GET", user.PathMe, "", nil).problem(http.StatusUnauthorized)
-	e.call("PUT", user.PathMe, "", obj{"first_name": "X"}).problem(http.StatusUnauthorized)
+	e.call("GET", httpapi.PathMe, "", nil).problem(http.StatusUnauthorized)
+	e.call("PUT", httpapi.PathMe, "", obj{"first_name": "X"}).problem(http.StatusUnauthorized)
 
-	var me user.User
-	e.call("GET", user.PathMe, tok, nil).want(http.StatusOK).decode(&me)
+	var me accounts.User
+	e.call("GET", httpapi.PathMe, tok, nil).want(http.StatusOK).decode(&me)
 	if !sameJSON(me, u) {
 		t.Fatalf("me %+v, registered %+v", me, u)
 	}
 
-	var upd user.User
-	e.call("PUT", user.PathMe, tok, obj{
+	var upd accounts.User
+	e.call("PUT", httpapi.PathMe, tok, obj{
 		"first_name": "  Văn N ", "email": "n.trinh@Mail.Example", "phone_number": "(090) 111-2222",
 		"profile_picture_url": "https://cdn.example/p/1.png",
 	}).want(http.StatusOK).decode(&upd)
@@ -46,19 +47,19 @@ func TestMe(t *testing.T) {
 		"role": "ADMIN", "role_name": "DOCTOR", "is_staff": true, "is_active": false,
 		"username": "boss", "password": "New-Password-77",
 	} {
-		e.call("PUT", user.PathMe, tok, obj{field: v, "first_name": "Changed"}).fieldError(field)
+		e.call("PUT", httpapi.PathMe, tok, obj{field: v, "first_name": "Changed"}).fieldError(field)
 	}
-	e.call("PUT", user.PathMe, tok, obj{"id": 1}).fieldError("id")
-	e.call("PUT", user.PathMe, tok, obj{"email": "taken@example.com"}).fieldError("email")
-	e.call("PUT", user.PathMe, tok, obj{"email": ""}).fieldError("email")
-	e.call("PUT", user.PathMe, tok, obj{"email": "nope"}).fieldError("email")
-	e.call("PUT", user.PathMe, tok, obj{"profile_picture_url": "javascript:alert(1)"}).fieldError("profile_picture_url")
-	e.call("PUT", user.PathMe, tok, obj{"phone_number": "12"}).fieldError("phone_number")
-	e.call("PUT", user.PathMe, tok, obj{"last_name": strings.Repeat("x", 151)}).fieldError("last_name")
-	e.call("PUT", user.PathMe, tok, `{"first_name": 7}`).fieldError("first_name")
+	e.call("PUT", httpapi.PathMe, tok, obj{"id": 1}).fieldError("id")
+	e.call("PUT", httpapi.PathMe, tok, obj{"email": "taken@example.com"}).fieldError("email")
+	e.call("PUT", httpapi.PathMe, tok, obj{"email": ""}).fieldError("email")
+	e.call("PUT", httpapi.PathMe, tok, obj{"email": "nope"}).fieldError("email")
+	e.call("PUT", httpapi.PathMe, tok, obj{"profile_picture_url": "javascript:alert(1)"}).fieldError("profile_picture_url")
+	e.call("PUT", httpapi.PathMe, tok, obj{"phone_number": "12"}).fieldError("phone_number")
+	e.call("PUT", httpapi.PathMe, tok, obj{"last_name": strings.Repeat("x", 151)}).fieldError("last_name")
+	e.call("PUT", httpapi.PathMe, tok, `{"first_name": 7}`).fieldError("first_name")
 
-	var after user.User
-	e.call("GET", user.PathMe, tok, nil).want(http.StatusOK).decode(&after)
+	var after accounts.User
+	e.call("GET", httpapi.PathMe, tok, nil).want(http.StatusOK).decode(&after)
 	if !sameJSON(after, upd) {
 		t.Fatalf("refused updates changed the account: %+v", after)
 	}
@@ -69,7 +70,7 @@ func TestMe(t *testing.T) {
 	}
 
 	// Blank clears the optional fields.
-	e.call("PUT", user.PathMe, tok, obj{"phone_number": "", "profile_picture_url": ""}).want(http.StatusOK).decode(&after)
+	e.call("PUT", httpapi.PathMe, tok, obj{"phone_number": "", "profile_picture_url": ""}).want(http.StatusOK).decode(&after)
 	if after.PhoneNumber != nil || after.ProfilePictureURL != nil {
 		t.Fatalf("blank did not clear: %+v", after)
 	}
@@ -83,18 +84,18 @@ func TestPasswordChange(t *testing.T) {
 	other := e.login("caothio", goodPassword)
 	const newPassword = "Brand-New-Secret-8"
 
-	e.call("POST", user.PathPasswordChg, "", obj{"old_password": goodPassword, "new_password": newPassword}).problem(http.StatusUnauthorized)
-	e.call("POST", user.PathPasswordChg, pair.AccessToken, obj{"old_password": "Wrong-Old-1", "new_password": newPassword}).fieldError("old_password")
-	e.call("POST", user.PathPasswordChg, pair.AccessToken, obj{"old_password": goodPassword, "new_password": "short1"}).fieldError("new_password")
-	e.call("POST", user.PathPasswordChg, pair.AccessToken, obj{"old_password": goodPassword, "new_password": "caothio99"}).fieldError("new_password")
+	e.call("POST", httpapi.PathPasswordChg, "", obj{"old_password": goodPassword, "new_password": newPassword}).problem(http.StatusUnauthorized)
+	e.call("POST", httpapi.PathPasswordChg, pair.AccessToken, obj{"old_password": "Wrong-Old-1", "new_password": newPassword}).fieldError("old_password")
+	e.call("POST", httpapi.PathPasswordChg, pair.AccessToken, obj{"old_password": goodPassword, "new_password": "short1"}).fieldError("new_password")
+	e.call("POST", httpapi.PathPasswordChg, pair.AccessToken, obj{"old_password": goodPassword, "new_password": "caothio99"}).fieldError("new_password")
 	e.login("caothio", goodPassword) // still the old password
 
-	e.call("POST", user.PathPasswordChg, pair.AccessToken, obj{"old_password": goodPassword, "new_password": newPassword}).want(http.StatusOK)
-	e.call("POST", user.PathLogin, "", obj{"username": "caothio", "password": goodPassword}).problem(http.StatusUnauthorized)
+	e.call("POST", httpapi.PathPasswordChg, pair.AccessToken, obj{"old_password": goodPassword, "new_password": newPassword}).want(http.StatusOK)
+	e.call("POST", httpapi.PathLogin, "", obj{"username": "caothio", "password": goodPassword}).problem(http.StatusUnauthorized)
 	e.login("caothio", newPassword)
 	// Every session from before the change is over.
-	e.call("POST", user.PathRefresh, "", obj{"refresh_token": pair.RefreshToken}).problem(http.StatusUnauthorized)
-	e.call("POST", user.PathRefresh, "", obj{"refresh_token": other.RefreshToken}).problem(http.StatusUnauthorized)
+	e.call("POST", httpapi.PathRefresh, "", obj{"refresh_token": pair.RefreshToken}).problem(http.StatusUnauthorized)
+	e.call("POST", httpapi.PathRefresh, "", obj{"refresh_token": other.RefreshToken}).problem(http.StatusUnauthorized)
 	assertNotLogged(t, newPassword, goodPassword)
 }
 
@@ -104,12 +105,12 @@ func TestPasswordReset(t *testing.T) {
 	u := e.register("maivanp")
 	session := e.login("maivanp", goodPassword)
 
-	known := e.call("POST", user.PathPasswordReset, "", obj{"email": "MAIVANP@example.com"}).want(http.StatusOK)
-	unknown := e.call("POST", user.PathPasswordReset, "", obj{"email": "nobody@example.com"}).want(http.StatusOK)
+	known := e.call("POST", httpapi.PathPasswordReset, "", obj{"email": "MAIVANP@example.com"}).want(http.StatusOK)
+	unknown := e.call("POST", httpapi.PathPasswordReset, "", obj{"email": "nobody@example.com"}).want(http.StatusOK)
 	if string(known.Body) != string(unknown.Body) {
 		t.Fatalf("known and unknown email answer differently:\n%s\n%s", known.Body, unknown.Body)
 	}
-	e.call("POST", user.PathPasswordReset, "", obj{"email": "not an email"}).fieldError("email")
+	e.call("POST", httpapi.PathPasswordReset, "", obj{"email": "not an email"}).fieldError("email")
 
 	if n := e.count(`SELECT COUNT(*) FROM outbox_messages WHERE idempotency_key LIKE 'password-reset:%'`); n != 1 {
 		t.Fatalf("%d reset notifications, want 1 (for the known email only)", n)
@@ -125,19 +126,19 @@ func TestPasswordReset(t *testing.T) {
 
 	const newPassword = "Fresh-Start-2025"
 	confirm := func(tok, pw string) *resp {
-		return e.call("POST", user.PathResetConfirm, "", obj{"token": tok, "new_password": pw})
+		return e.call("POST", httpapi.PathResetConfirm, "", obj{"token": tok, "new_password": pw})
 	}
 	confirm("made-up-token", newPassword).fieldError("token")
 	confirm(token, "maivanp1").fieldError("new_password") // refused, and the token is not spent
 	confirm(token, newPassword).want(http.StatusOK)
 	confirm(token, "Another-Pass-99").fieldError("token") // single use
 
-	e.call("POST", user.PathLogin, "", obj{"username": "maivanp", "password": goodPassword}).problem(http.StatusUnauthorized)
+	e.call("POST", httpapi.PathLogin, "", obj{"username": "maivanp", "password": goodPassword}).problem(http.StatusUnauthorized)
 	e.login("maivanp", newPassword)
-	e.call("POST", user.PathRefresh, "", obj{"refresh_token": session.RefreshToken}).problem(http.StatusUnauthorized)
+	e.call("POST", httpapi.PathRefresh, "", obj{"refresh_token": session.RefreshToken}).problem(http.StatusUnauthorized)
 
 	// A link is good for one hour.
-	e.call("POST", user.PathPasswordReset, "", obj{"email": "maivanp@example.com"}).want(http.StatusOK)
+	e.call("POST", httpapi.PathPasswordReset, "", obj{"email": "maivanp@example.com"}).want(http.StatusOK)
 	var laterID int64
 	if err := e.db.QueryRow(`SELECT MAX(id) FROM password_reset_tokens WHERE user_id = ?`, u.ID).Scan(&laterID); err != nil {
 		t.Fatal(err)
@@ -151,7 +152,7 @@ func TestPasswordReset(t *testing.T) {
 	if _, err := e.db.Exec(`UPDATE users SET is_active = 0 WHERE id = ?`, u.ID); err != nil {
 		t.Fatal(err)
 	}
-	e.call("POST", user.PathPasswordReset, "", obj{"email": "maivanp@example.com"}).want(http.StatusOK)
+	e.call("POST", httpapi.PathPasswordReset, "", obj{"email": "maivanp@example.com"}).want(http.StatusOK)
 	if n := e.count(`SELECT COUNT(*) FROM password_reset_tokens WHERE user_id = ?`, u.ID); n != 2 {
 		t.Fatalf("%d reset tokens; an inactive account got a new one", n)
 	}
@@ -160,7 +161,7 @@ func TestPasswordReset(t *testing.T) {
 
 // resetTokenFromOutbox checks the queued notification has the spec's payload
 // and returns the raw token from its link.
-func resetTokenFromOutbox(t *testing.T, e *env, resetID int64, u user.User) string {
+func resetTokenFromOutbox(t *testing.T, e *env, resetID int64, u accounts.User) string {
 	t.Helper()
 	msg, err := outbox.Get(context.Background(), e.db, "password-reset:"+itoa(resetID))
 	if err != nil {

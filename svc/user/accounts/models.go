@@ -1,8 +1,11 @@
-// Package user is the User service: accounts, roles and permissions, JWT
-// issuing, and the password flows of spec section 1. Files follow the spec's
-// Django app: models (types and JSON shapes), store (SQL), service (domain
-// rules), handlers (HTTP), routes (URLs and what the gateway is told).
-package user
+// Package accounts is the user service's domain: accounts and roles,
+// registration, sign-in and sessions, the password flows, and what other
+// services may learn about a user. It holds the rules only: no SQL (package
+// store) and no HTTP (package httpapi).
+//
+// Where the spec's Django app put things: models here, serializers as the
+// request/response types below, views split into one file per use case.
+package accounts
 
 import (
 	"encoding/json"
@@ -33,9 +36,21 @@ type User struct {
 	IsStaff           bool      `json:"is_staff"`
 	DateJoined        time.Time `json:"date_joined"`
 	ProfilePictureURL *string   `json:"profile_picture_url"`
+}
 
-	passwordHash string
-	roleID       int64
+// Account is a user with what only this service sees.
+type Account struct {
+	User
+	PasswordHash string `json:"-"`
+}
+
+// NewAccount is a row to insert.
+type NewAccount struct {
+	Username, PasswordHash, Email, FirstName, LastName string
+	Phone                                              *string
+	Role                                               string
+	IsStaff                                            bool
+	DateJoined                                         time.Time
 }
 
 // ContactInfo is what the Notification service needs to reach a user.
@@ -74,9 +89,14 @@ type TokenPair struct {
 	RefreshToken string `json:"refresh_token"`
 }
 
-// RefreshRequest is the body of token/refresh/ and logout/.
+// RefreshRequest is the body of token/refresh/.
 type RefreshRequest struct {
 	RefreshToken string `json:"refresh_token" validate:"required,max=200"`
+}
+
+// LogoutRequest is the optional body of logout/.
+type LogoutRequest struct {
+	RefreshToken string `json:"refresh_token" validate:"max=200"`
 }
 
 // VerifyRequest is the body of token/verify/.
@@ -140,7 +160,7 @@ type Detail struct {
 	Detail string `json:"detail"`
 }
 
-// ListFilter selects users for the admin list.
+// ListFilter selects users for the lists.
 type ListFilter struct {
 	Role     string
 	IsActive *bool
@@ -149,19 +169,23 @@ type ListFilter struct {
 	Limit    int
 }
 
-// notification is the spec's payload for POST /api/v1/notifications/send/.
-type notification struct {
-	NotificationType string            `json:"notification_type"`
-	RecipientID      int64             `json:"recipient_id"`
-	Channel          string            `json:"channel"`
-	Data             map[string]string `json:"data"`
+// RefreshToken is a stored refresh token (its hash, never the token).
+type RefreshToken struct {
+	ID        int64
+	Hash      string
+	FamilyID  string
+	UserID    int64
+	CreatedAt time.Time
+	ExpiresAt time.Time
+	Used      bool
+	Revoked   bool
 }
 
-// Notification service endpoint and the types the user service sends.
-const (
-	NotificationService     = "notification"
-	NotificationSendPath    = "/api/v1/notifications/send/"
-	NotifyUserRegistered    = "USER_REGISTERED"
-	NotifyPasswordResetReq  = "PASSWORD_RESET_REQUESTED"
-	notificationChannelMail = "EMAIL"
-)
+// ResetToken is a stored password-reset token (its hash).
+type ResetToken struct {
+	ID        int64
+	UserID    int64
+	CreatedAt time.Time
+	ExpiresAt time.Time
+	Used      bool
+}

@@ -1,4 +1,4 @@
-package user_test
+package httpapi_test
 
 import (
 	"context"
@@ -12,7 +12,9 @@ import (
 	"time"
 
 	"hospital/lib/outbox"
-	"hospital/svc/user/user"
+	"hospital/svc/user/accounts"
+	"hospital/svc/user/httpapi"
+	"hospital/svc/user/store"
 )
 
 func TestRegisterCreatesPatient(t *testing.T) {
@@ -20,7 +22,7 @@ func TestRegisterCreatesPatient(t *testing.T) {
 	e := newEnv(t)
 	body := regBody("nguyenvana")
 	body["phone_number"] = "+84 901-234-567"
-	r := e.call("POST", user.PathRegister, "", body).want(http.StatusCreated)
+	r := e.call("POST", httpapi.PathRegister, "", body).want(http.StatusCreated)
 
 	var got map[string]any
 	r.decode(&got)
@@ -34,7 +36,7 @@ func TestRegisterCreatesPatient(t *testing.T) {
 	if !slices.Equal(keys, want) {
 		t.Fatalf("user JSON has fields %v, want %v", keys, want)
 	}
-	var u user.User
+	var u accounts.User
 	r.decode(&u)
 	if u.Role != "PATIENT" || u.IsStaff || !u.IsActive || u.Username != "nguyenvana" || u.FirstName != "Văn A" {
 		t.Fatalf("unexpected user %+v", u)
@@ -81,16 +83,16 @@ func TestRegisterRefusesOtherRoles(t *testing.T) {
 	for _, role := range []string{"DOCTOR", "ADMIN", "NURSE", "PHARMACIST", "INSURANCE_PROVIDER", "LAB_TECHNICIAN"} {
 		body := regBody("x" + strings.ToLower(role))
 		body["role_name"] = role
-		e.call("POST", user.PathRegister, "", body).problem(http.StatusForbidden)
+		e.call("POST", httpapi.PathRegister, "", body).problem(http.StatusForbidden)
 	}
 	body := regBody("chef")
 	body["role_name"] = "CHEF"
-	e.call("POST", user.PathRegister, "", body).fieldError("role_name")
+	e.call("POST", httpapi.PathRegister, "", body).fieldError("role_name")
 
 	body = regBody("explicit")
 	body["role_name"] = "PATIENT"
-	var u user.User
-	e.call("POST", user.PathRegister, "", body).want(http.StatusCreated).decode(&u)
+	var u accounts.User
+	e.call("POST", httpapi.PathRegister, "", body).want(http.StatusCreated).decode(&u)
 	if u.Role != "PATIENT" {
 		t.Fatalf("role %s", u.Role)
 	}
@@ -104,7 +106,7 @@ func TestRegisterRejectsBadInputAndWritesNothing(t *testing.T) {
 	e := newEnv(t)
 	first := regBody("tranthib")
 	first["phone_number"] = "0901234567"
-	e.call("POST", user.PathRegister, "", first).want(http.StatusCreated)
+	e.call("POST", httpapi.PathRegister, "", first).want(http.StatusCreated)
 	usersBefore, outboxBefore := e.rows("users"), e.rows("outbox_messages")
 
 	with := func(field string, v any) obj {
@@ -142,7 +144,7 @@ func TestRegisterRejectsBadInputAndWritesNothing(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			r := e.call("POST", user.PathRegister, "", c.body)
+			r := e.call("POST", httpapi.PathRegister, "", c.body)
 			r.t = t
 			if c.field != "" {
 				r.fieldError(c.field)
@@ -153,9 +155,9 @@ func TestRegisterRejectsBadInputAndWritesNothing(t *testing.T) {
 	}
 
 	big := `{"username":"newcomer","password":"` + strings.Repeat("x", 2<<20) + `"}`
-	e.call("POST", user.PathRegister, "", big).problem(http.StatusRequestEntityTooLarge)
+	e.call("POST", httpapi.PathRegister, "", big).problem(http.StatusRequestEntityTooLarge)
 
-	req := e.call("POST", user.PathRegister, "", "username=newcomer", "Content-Type", "text/plain")
+	req := e.call("POST", httpapi.PathRegister, "", "username=newcomer", "Content-Type", "text/plain")
 	req.problem(http.StatusUnsupportedMediaType)
 
 	if u, o := e.rows("users"), e.rows("outbox_messages"); u != usersBefore || o != outboxBefore {
@@ -167,9 +169,9 @@ func TestRegisterIdempotencyKey(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
 	key := "register-7f1c2a9e"
-	var first, again user.User
-	e.call("POST", user.PathRegister, "", regBody("lethic"), "Idempotency-Key", key).want(http.StatusCreated).decode(&first)
-	e.call("POST", user.PathRegister, "", regBody("lethic"), "Idempotency-Key", key).want(http.StatusCreated).decode(&again)
+	var first, again accounts.User
+	e.call("POST", httpapi.PathRegister, "", regBody("lethic"), "Idempotency-Key", key).want(http.StatusCreated).decode(&first)
+	e.call("POST", httpapi.PathRegister, "", regBody("lethic"), "Idempotency-Key", key).want(http.StatusCreated).decode(&again)
 	if first.ID == 0 || !sameJSON(first, again) {
 		t.Fatalf("replay answered %+v, first %+v", again, first)
 	}
@@ -181,7 +183,7 @@ func TestRegisterIdempotencyKey(t *testing.T) {
 	}
 
 	// The same key for a different registration is refused.
-	e.call("POST", user.PathRegister, "", regBody("someoneelse"), "Idempotency-Key", key).problem(http.StatusUnprocessableEntity)
+	e.call("POST", httpapi.PathRegister, "", regBody("someoneelse"), "Idempotency-Key", key).problem(http.StatusUnprocessableEntity)
 
 	// Concurrent retries of one request make one user.
 	key2 := "register-concurrent-1"
@@ -194,12 +196,12 @@ func TestRegisterIdempotencyKey(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			r := e.call("POST", user.PathRegister, "", regBody("phamvand"), "Idempotency-Key", key2)
+			r := e.call("POST", httpapi.PathRegister, "", regBody("phamvand"), "Idempotency-Key", key2)
 			if r.Status != http.StatusCreated {
 				t.Errorf("concurrent replay: %d %s", r.Status, r.Body)
 				return
 			}
-			var u user.User
+			var u accounts.User
 			r.decode(&u)
 			mu.Lock()
 			ids[u.ID]++
@@ -229,8 +231,8 @@ func TestSchemaAndSeed(t *testing.T) {
 		roles = append(roles, n)
 	}
 	rows.Close()
-	if !slices.Equal(roles, user.Roles) {
-		t.Fatalf("roles %v, want %v", roles, user.Roles)
+	if !slices.Equal(roles, accounts.Roles) {
+		t.Fatalf("roles %v, want %v", roles, accounts.Roles)
 	}
 	if n := e.count(`SELECT COUNT(*) FROM roles r WHERE NOT EXISTS
 		(SELECT 1 FROM role_permissions rp WHERE rp.role_id = r.id)`); n != 0 {
@@ -244,7 +246,7 @@ func TestSchemaAndSeed(t *testing.T) {
 		t.Fatal("user migrations are not tracked in goose_db_version")
 	}
 	// Migrating again is a no-op.
-	if err := user.Migrate(context.Background(), e.db); err != nil {
+	if err := store.Migrate(context.Background(), e.db); err != nil {
 		t.Fatal(err)
 	}
 	// users.role_id is PROTECT: a role in use cannot be deleted.

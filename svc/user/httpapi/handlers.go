@@ -1,31 +1,24 @@
-package user
+package httpapi
 
 import (
 	"net/http"
-	"strconv"
 	"strings"
-
-	"github.com/gorilla/mux"
 
 	"hospital/lib/httpx"
 	"hospital/lib/idempotency"
-	"hospital/lib/problem"
+	"hospital/svc/user/accounts"
 )
 
-// Handlers adapts the Service to HTTP; every rule lives in the Service.
-type Handlers struct {
-	svc *Service
-}
+// handlers read the request, call the domain and write the answer; every
+// rule lives in accounts.
+type handlers struct{ svc *accounts.Service }
 
-// NewHandlers returns the HTTP handlers over svc.
-func NewHandlers(svc *Service) *Handlers { return &Handlers{svc: svc} }
-
-func (h *Handlers) register(w http.ResponseWriter, r *http.Request) error {
+func (h handlers) register(w http.ResponseWriter, r *http.Request) error {
 	key, err := idempotency.KeyFrom(r)
 	if err != nil {
 		return err
 	}
-	var in RegisterRequest
+	var in accounts.RegisterRequest
 	if err := httpx.Decode(r, &in); err != nil {
 		return err
 	}
@@ -37,8 +30,8 @@ func (h *Handlers) register(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-func (h *Handlers) login(w http.ResponseWriter, r *http.Request) error {
-	var in LoginRequest
+func (h handlers) login(w http.ResponseWriter, r *http.Request) error {
+	var in accounts.LoginRequest
 	if err := httpx.Decode(r, &in); err != nil {
 		return err
 	}
@@ -50,9 +43,9 @@ func (h *Handlers) login(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-func (h *Handlers) logout(w http.ResponseWriter, r *http.Request) error {
-	var in RefreshRequest
-	if err := httpx.Decode(r, &in); err != nil {
+func (h handlers) logout(w http.ResponseWriter, r *http.Request) error {
+	var in accounts.LogoutRequest
+	if err := httpx.DecodeOptional(r, &in); err != nil {
 		return err
 	}
 	if err := h.svc.Logout(r.Context(), in.RefreshToken); err != nil {
@@ -62,8 +55,8 @@ func (h *Handlers) logout(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-func (h *Handlers) refresh(w http.ResponseWriter, r *http.Request) error {
-	var in RefreshRequest
+func (h handlers) refresh(w http.ResponseWriter, r *http.Request) error {
+	var in accounts.RefreshRequest
 	if err := httpx.Decode(r, &in); err != nil {
 		return err
 	}
@@ -75,8 +68,8 @@ func (h *Handlers) refresh(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-func (h *Handlers) verify(w http.ResponseWriter, r *http.Request) error {
-	var in VerifyRequest
+func (h handlers) verify(w http.ResponseWriter, r *http.Request) error {
+	var in accounts.VerifyRequest
 	if err := httpx.Decode(r, &in); err != nil {
 		return err
 	}
@@ -88,7 +81,7 @@ func (h *Handlers) verify(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-func (h *Handlers) getMe(w http.ResponseWriter, r *http.Request) error {
+func (h handlers) getMe(w http.ResponseWriter, r *http.Request) error {
 	u, err := h.svc.Me(r.Context())
 	if err != nil {
 		return err
@@ -97,13 +90,8 @@ func (h *Handlers) getMe(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-func (h *Handlers) putMe(w http.ResponseWriter, r *http.Request) error {
-	// Authenticate before reading the body: an anonymous caller gets a 401,
-	// not a lecture about their JSON.
-	if _, err := h.svc.Me(r.Context()); err != nil {
-		return err
-	}
-	var in UpdateMeRequest
+func (h handlers) putMe(w http.ResponseWriter, r *http.Request) error {
+	var in accounts.UpdateMeRequest
 	if err := httpx.Decode(r, &in); err != nil {
 		return err
 	}
@@ -115,53 +103,50 @@ func (h *Handlers) putMe(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-func (h *Handlers) changePassword(w http.ResponseWriter, r *http.Request) error {
-	if _, err := h.svc.Me(r.Context()); err != nil {
-		return err
-	}
-	var in PasswordChangeRequest
+func (h handlers) changePassword(w http.ResponseWriter, r *http.Request) error {
+	var in accounts.PasswordChangeRequest
 	if err := httpx.Decode(r, &in); err != nil {
 		return err
 	}
 	if err := h.svc.ChangePassword(r.Context(), in); err != nil {
 		return err
 	}
-	httpx.WriteJSON(w, http.StatusOK, Detail{Detail: "Password updated. Please log in again."})
+	httpx.WriteJSON(w, http.StatusOK, accounts.Detail{Detail: "Password updated. Please log in again."})
 	return nil
 }
 
-func (h *Handlers) resetPassword(w http.ResponseWriter, r *http.Request) error {
-	var in PasswordResetRequest
+func (h handlers) resetPassword(w http.ResponseWriter, r *http.Request) error {
+	var in accounts.PasswordResetRequest
 	if err := httpx.Decode(r, &in); err != nil {
 		return err
 	}
 	if err := h.svc.RequestPasswordReset(r.Context(), in.Email); err != nil {
 		return err
 	}
-	httpx.WriteJSON(w, http.StatusOK, Detail{Detail: msgResetSent})
+	httpx.WriteJSON(w, http.StatusOK, accounts.Detail{Detail: accounts.ResetSentMessage})
 	return nil
 }
 
-func (h *Handlers) confirmReset(w http.ResponseWriter, r *http.Request) error {
-	var in PasswordResetConfirmRequest
+func (h handlers) confirmReset(w http.ResponseWriter, r *http.Request) error {
+	var in accounts.PasswordResetConfirmRequest
 	if err := httpx.Decode(r, &in); err != nil {
 		return err
 	}
 	if err := h.svc.ConfirmPasswordReset(r.Context(), in); err != nil {
 		return err
 	}
-	httpx.WriteJSON(w, http.StatusOK, Detail{Detail: "Password has been reset. You can log in with the new password."})
+	httpx.WriteJSON(w, http.StatusOK, accounts.Detail{Detail: "Password has been reset. You can log in with the new password."})
 	return nil
 }
 
-func (h *Handlers) jwks(w http.ResponseWriter, _ *http.Request) error {
+func (h handlers) jwks(w http.ResponseWriter, _ *http.Request) error {
 	w.Header().Set("Cache-Control", "public, max-age=300")
 	httpx.WriteJSON(w, http.StatusOK, h.svc.JWKS())
 	return nil
 }
 
-func (h *Handlers) serviceToken(w http.ResponseWriter, r *http.Request) error {
-	var in ServiceTokenRequest
+func (h handlers) serviceToken(w http.ResponseWriter, r *http.Request) error {
+	var in accounts.ServiceTokenRequest
 	if err := httpx.Decode(r, &in); err != nil {
 		return err
 	}
@@ -175,16 +160,8 @@ func (h *Handlers) serviceToken(w http.ResponseWriter, r *http.Request) error {
 
 // --- admin ---
 
-func userIDVar(r *http.Request) (int64, error) {
-	id, err := strconv.ParseInt(mux.Vars(r)["user_id"], 10, 64)
-	if err != nil || id <= 0 {
-		return 0, problem.NotFound("User not found.")
-	}
-	return id, nil
-}
-
-func (h *Handlers) adminGetUser(w http.ResponseWriter, r *http.Request) error {
-	id, err := userIDVar(r)
+func (h handlers) adminGetUser(w http.ResponseWriter, r *http.Request) error {
+	id, err := httpx.PathInt64(r, "user_id")
 	if err != nil {
 		return err
 	}
@@ -196,8 +173,8 @@ func (h *Handlers) adminGetUser(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-func (h *Handlers) adminContactInfo(w http.ResponseWriter, r *http.Request) error {
-	id, err := userIDVar(r)
+func (h handlers) adminContactInfo(w http.ResponseWriter, r *http.Request) error {
+	id, err := httpx.PathInt64(r, "user_id")
 	if err != nil {
 		return err
 	}
@@ -209,26 +186,23 @@ func (h *Handlers) adminContactInfo(w http.ResponseWriter, r *http.Request) erro
 	return nil
 }
 
-func (h *Handlers) adminListUsers(w http.ResponseWriter, r *http.Request) error {
+func (h handlers) adminListUsers(w http.ResponseWriter, r *http.Request) error {
 	p, err := httpx.PageFrom(r)
 	if err != nil {
 		return err
 	}
+	active, err := httpx.BoolQuery(r, "is_active")
+	if err != nil {
+		return err
+	}
 	q := r.URL.Query()
-	f := ListFilter{Role: strings.TrimSpace(q.Get("role")), Search: strings.TrimSpace(q.Get("search")), Offset: p.Offset(), Limit: p.Size}
-	if v := q.Get("is_active"); v != "" {
-		b, ok := parseBool(v)
-		if !ok {
-			return problem.Field("is_active", "Must be true or false.")
-		}
-		f.IsActive = &b
+	f := accounts.ListFilter{
+		Role: strings.TrimSpace(q.Get("role")), Search: strings.TrimSpace(q.Get("search")), IsActive: active,
+		Offset: p.Offset(), Limit: p.Limit(),
 	}
 	users, count, err := h.svc.ListUsers(r.Context(), f)
 	if err != nil {
 		return err
-	}
-	if len(users) == 0 && p.Page > 1 {
-		return problem.NotFound("Invalid page.")
 	}
 	page, err := httpx.NewPage(r, p, count, users)
 	if err != nil {
@@ -238,27 +212,12 @@ func (h *Handlers) adminListUsers(w http.ResponseWriter, r *http.Request) error 
 	return nil
 }
 
-// parseBool accepts what DRF's BooleanFilter does.
-func parseBool(v string) (bool, bool) {
-	switch strings.ToLower(v) {
-	case "true", "1", "yes", "on":
-		return true, true
-	case "false", "0", "no", "off":
-		return false, true
-	}
-	return false, false
-}
-
-func (h *Handlers) adminCreateUser(w http.ResponseWriter, r *http.Request) error {
-	// Only an admin learns anything about the body.
-	if _, err := h.svc.requireAdmin(r.Context()); err != nil {
-		return err
-	}
+func (h handlers) adminCreateUser(w http.ResponseWriter, r *http.Request) error {
 	key, err := idempotency.KeyFrom(r)
 	if err != nil {
 		return err
 	}
-	var in RegisterRequest
+	var in accounts.RegisterRequest
 	if err := httpx.Decode(r, &in); err != nil {
 		return err
 	}
@@ -270,9 +229,9 @@ func (h *Handlers) adminCreateUser(w http.ResponseWriter, r *http.Request) error
 	return nil
 }
 
-func (h *Handlers) adminSetActive(active bool) httpx.HandlerFunc {
+func (h handlers) adminSetActive(active bool) httpx.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) error {
-		id, err := userIDVar(r)
+		id, err := httpx.PathInt64(r, "user_id")
 		if err != nil {
 			return err
 		}

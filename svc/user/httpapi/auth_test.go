@@ -1,4 +1,4 @@
-package user_test
+package httpapi_test
 
 import (
 	"context"
@@ -15,7 +15,8 @@ import (
 	"github.com/alexedwards/argon2id"
 
 	"hospital/lib/auth"
-	"hospital/svc/user/user"
+	"hospital/svc/user/accounts"
+	"hospital/svc/user/httpapi"
 )
 
 func TestLogin(t *testing.T) {
@@ -36,7 +37,7 @@ func TestLogin(t *testing.T) {
 		t.Fatal("two logins got the same tokens")
 	}
 
-	r := e.call("POST", user.PathLogin, "", obj{"username": "hoangvane", "password": goodPassword})
+	r := e.call("POST", httpapi.PathLogin, "", obj{"username": "hoangvane", "password": goodPassword})
 	if r.Header.Get("Cache-Control") != "no-store" {
 		t.Fatalf("tokens answered without Cache-Control: no-store")
 	}
@@ -46,13 +47,13 @@ func TestLogin(t *testing.T) {
 		t.Fatalf("login answer %s, want exactly access_token and refresh_token", r.Body)
 	}
 
-	wrong := e.call("POST", user.PathLogin, "", obj{"username": "hoangvane", "password": "Wrong-Pass-99"}).problem(http.StatusUnauthorized)
-	unknown := e.call("POST", user.PathLogin, "", obj{"username": "nobody", "password": "Wrong-Pass-99"}).problem(http.StatusUnauthorized)
+	wrong := e.call("POST", httpapi.PathLogin, "", obj{"username": "hoangvane", "password": "Wrong-Pass-99"}).problem(http.StatusUnauthorized)
+	unknown := e.call("POST", httpapi.PathLogin, "", obj{"username": "nobody", "password": "Wrong-Pass-99"}).problem(http.StatusUnauthorized)
 	if wrong.Detail != unknown.Detail {
 		t.Fatalf("wrong password and unknown user answer differently: %q vs %q", wrong.Detail, unknown.Detail)
 	}
-	e.call("POST", user.PathLogin, "", obj{"username": "hoangvane"}).fieldError("password")
-	e.call("POST", user.PathLogin, "", obj{"username": "hoangvane", "password": 42}).fieldError("password")
+	e.call("POST", httpapi.PathLogin, "", obj{"username": "hoangvane"}).fieldError("password")
+	e.call("POST", httpapi.PathLogin, "", obj{"username": "hoangvane", "password": 42}).fieldError("password")
 	assertNotLogged(t, goodPassword, "Wrong-Pass-99", pair.AccessToken, pair.RefreshToken)
 }
 
@@ -63,7 +64,7 @@ func TestLoginLockout(t *testing.T) {
 	fail := func(n int) {
 		t.Helper()
 		for range n {
-			e.call("POST", user.PathLogin, "", obj{"username": "vuthif", "password": "Not-It-123"}).problem(http.StatusUnauthorized)
+			e.call("POST", httpapi.PathLogin, "", obj{"username": "vuthif", "password": "Not-It-123"}).problem(http.StatusUnauthorized)
 		}
 	}
 
@@ -75,17 +76,17 @@ func TestLoginLockout(t *testing.T) {
 
 	// Five failures within the window lock the account, even for the right password.
 	fail(5)
-	r := e.call("POST", user.PathLogin, "", obj{"username": "vuthif", "password": goodPassword})
+	r := e.call("POST", httpapi.PathLogin, "", obj{"username": "vuthif", "password": goodPassword})
 	r.problem(http.StatusTooManyRequests)
 	secs, err := strconv.Atoi(r.Header.Get("Retry-After"))
 	if err != nil || secs < 890 || secs > 900 {
 		t.Fatalf("Retry-After %q, want about 900 seconds", r.Header.Get("Retry-After"))
 	}
 	// The lock is per username, case-insensitively.
-	e.call("POST", user.PathLogin, "", obj{"username": "VuThiF", "password": goodPassword}).problem(http.StatusTooManyRequests)
+	e.call("POST", httpapi.PathLogin, "", obj{"username": "VuThiF", "password": goodPassword}).problem(http.StatusTooManyRequests)
 
 	e.clock.Advance(10 * time.Minute)
-	e.call("POST", user.PathLogin, "", obj{"username": "vuthif", "password": goodPassword}).problem(http.StatusTooManyRequests)
+	e.call("POST", httpapi.PathLogin, "", obj{"username": "vuthif", "password": goodPassword}).problem(http.StatusTooManyRequests)
 	e.clock.Advance(5*time.Minute + time.Second)
 	e.login("vuthif", goodPassword)
 	if n := e.count(`SELECT COUNT(*) FROM login_failures`); n != 0 {
@@ -100,9 +101,9 @@ func TestLoginLockout(t *testing.T) {
 
 	// Unknown usernames lock the same way, so a lock reveals nothing.
 	for range 5 {
-		e.call("POST", user.PathLogin, "", obj{"username": "ghost", "password": "Not-It-123"}).problem(http.StatusUnauthorized)
+		e.call("POST", httpapi.PathLogin, "", obj{"username": "ghost", "password": "Not-It-123"}).problem(http.StatusUnauthorized)
 	}
-	e.call("POST", user.PathLogin, "", obj{"username": "ghost", "password": "Not-It-123"}).problem(http.StatusTooManyRequests)
+	e.call("POST", httpapi.PathLogin, "", obj{"username": "ghost", "password": "Not-It-123"}).problem(http.StatusTooManyRequests)
 
 	// Parallel guesses cannot get more than five passwords checked.
 	e.register("parallel")
@@ -115,7 +116,7 @@ func TestLoginLockout(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			r := e.call("POST", user.PathLogin, "", obj{"username": "parallel", "password": "Guess-Guess-1"})
+			r := e.call("POST", httpapi.PathLogin, "", obj{"username": "parallel", "password": "Guess-Guess-1"})
 			mu.Lock()
 			statuses[r.Status]++
 			mu.Unlock()
@@ -135,9 +136,9 @@ func TestRefreshRotationAndReuse(t *testing.T) {
 	otherSession := e.login("dangvang", goodPassword)
 
 	refresh := func(tok string) *resp {
-		return e.call("POST", user.PathRefresh, "", obj{"refresh_token": tok})
+		return e.call("POST", httpapi.PathRefresh, "", obj{"refresh_token": tok})
 	}
-	var second, third user.TokenPair
+	var second, third accounts.TokenPair
 	refresh(first.RefreshToken).want(http.StatusOK).decode(&second)
 	if second.AccessToken == "" || second.RefreshToken == "" || second.RefreshToken == first.RefreshToken {
 		t.Fatalf("refresh did not rotate: %+v", second)
@@ -156,7 +157,7 @@ func TestRefreshRotationAndReuse(t *testing.T) {
 	refresh(otherSession.RefreshToken).want(http.StatusOK)
 
 	refresh("not-a-token").problem(http.StatusUnauthorized)
-	e.call("POST", user.PathRefresh, "", obj{}).fieldError("refresh_token")
+	e.call("POST", httpapi.PathRefresh, "", obj{}).fieldError("refresh_token")
 
 	// Refresh tokens live seven days.
 	late := e.login("dangvang", goodPassword)
@@ -185,15 +186,15 @@ func TestLogout(t *testing.T) {
 	mine := e.login("buithih", goodPassword)
 	theirs := e.login("dothik", goodPassword)
 
-	e.call("POST", user.PathLogout, "", obj{"refresh_token": mine.RefreshToken}).problem(http.StatusUnauthorized)
+	e.call("POST", httpapi.PathLogout, "", obj{"refresh_token": mine.RefreshToken}).problem(http.StatusUnauthorized)
 	// Someone else's refresh token is not revoked by my logout.
-	e.call("POST", user.PathLogout, mine.AccessToken, obj{"refresh_token": theirs.RefreshToken}).want(http.StatusNoContent)
-	e.call("POST", user.PathRefresh, "", obj{"refresh_token": theirs.RefreshToken}).want(http.StatusOK)
+	e.call("POST", httpapi.PathLogout, mine.AccessToken, obj{"refresh_token": theirs.RefreshToken}).want(http.StatusNoContent)
+	e.call("POST", httpapi.PathRefresh, "", obj{"refresh_token": theirs.RefreshToken}).want(http.StatusOK)
 
-	e.call("POST", user.PathLogout, mine.AccessToken, obj{"refresh_token": mine.RefreshToken}).want(http.StatusNoContent)
-	e.call("POST", user.PathRefresh, "", obj{"refresh_token": mine.RefreshToken}).problem(http.StatusUnauthorized)
+	e.call("POST", httpapi.PathLogout, mine.AccessToken, obj{"refresh_token": mine.RefreshToken}).want(http.StatusNoContent)
+	e.call("POST", httpapi.PathRefresh, "", obj{"refresh_token": mine.RefreshToken}).problem(http.StatusUnauthorized)
 	// Logging out twice is harmless.
-	e.call("POST", user.PathLogout, mine.AccessToken, obj{"refresh_token": mine.RefreshToken}).want(http.StatusNoContent)
+	e.call("POST", httpapi.PathLogout, mine.AccessToken, obj{"refresh_token": mine.RefreshToken}).want(http.StatusNoContent)
 }
 
 func TestVerify(t *testing.T) {
@@ -201,9 +202,9 @@ func TestVerify(t *testing.T) {
 	e := newEnv(t)
 	u := e.register("ngothil")
 	pair := e.login("ngothil", goodPassword)
-	verify := func(tok string) *resp { return e.call("POST", user.PathVerify, "", obj{"token": tok}) }
+	verify := func(tok string) *resp { return e.call("POST", httpapi.PathVerify, "", obj{"token": tok}) }
 
-	var got user.User
+	var got accounts.User
 	verify(pair.AccessToken).want(http.StatusOK).decode(&got)
 	if got.ID != u.ID || got.Username != "ngothil" || got.Role != "PATIENT" {
 		t.Fatalf("verify answered %+v", got)
@@ -229,7 +230,7 @@ func TestVerify(t *testing.T) {
 
 	verify("garbage").problem(http.StatusUnauthorized)
 	verify(e.serviceToken()).problem(http.StatusUnauthorized)
-	e.call("POST", user.PathVerify, "", obj{}).fieldError("token")
+	e.call("POST", httpapi.PathVerify, "", obj{}).fieldError("token")
 
 	// A deactivated user's still-unexpired token no longer verifies.
 	if _, err := e.db.Exec(`UPDATE users SET is_active = 0 WHERE id = ?`, u.ID); err != nil {
@@ -237,16 +238,16 @@ func TestVerify(t *testing.T) {
 	}
 	verify(pair.AccessToken).problem(http.StatusUnauthorized)
 	// Nor does it open the service's own endpoints.
-	e.call("GET", user.PathMe, pair.AccessToken, nil).problem(http.StatusUnauthorized)
+	e.call("GET", httpapi.PathMe, pair.AccessToken, nil).problem(http.StatusUnauthorized)
 	// A token the service cannot read is refused before any handler runs.
-	e.call("GET", user.PathMe, foreign, nil).problem(http.StatusUnauthorized)
+	e.call("GET", httpapi.PathMe, foreign, nil).problem(http.StatusUnauthorized)
 }
 
 func TestServiceTokens(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
-	r := e.call("POST", user.PathServiceToken, "", obj{"service": "billing", "secret": testServiceSecret}).want(http.StatusOK)
-	var out user.ServiceTokenResponse
+	r := e.call("POST", httpapi.PathServiceToken, "", obj{"service": "billing", "secret": testServiceSecret}).want(http.StatusOK)
+	var out accounts.ServiceTokenResponse
 	r.decode(&out)
 	if out.TokenType != "Bearer" || out.ExpiresIn != 600 || out.AccessToken == "" {
 		t.Fatalf("service token answer %s", r.Body)
@@ -256,14 +257,14 @@ func TestServiceTokens(t *testing.T) {
 		t.Fatalf("service token identity %+v %v", id, err)
 	}
 	// The second configured client, parsed with spaces around it.
-	e.call("POST", user.PathServiceToken, "", obj{"service": "notification", "secret": "notif-secret"}).want(http.StatusOK)
+	e.call("POST", httpapi.PathServiceToken, "", obj{"service": "notification", "secret": "notif-secret"}).want(http.StatusOK)
 
-	e.call("POST", user.PathServiceToken, "", obj{"service": "billing", "secret": "billing-secret"}).problem(http.StatusUnauthorized)
-	e.call("POST", user.PathServiceToken, "", obj{"service": "pharmacy", "secret": testServiceSecret}).problem(http.StatusUnauthorized)
-	e.call("POST", user.PathServiceToken, "", obj{"service": "billing"}).fieldError("secret")
+	e.call("POST", httpapi.PathServiceToken, "", obj{"service": "billing", "secret": "billing-secret"}).problem(http.StatusUnauthorized)
+	e.call("POST", httpapi.PathServiceToken, "", obj{"service": "pharmacy", "secret": testServiceSecret}).problem(http.StatusUnauthorized)
+	e.call("POST", httpapi.PathServiceToken, "", obj{"service": "billing"}).fieldError("secret")
 
 	// A service token is not a user: user endpoints refuse it.
-	e.call("GET", user.PathMe, out.AccessToken, nil).problem(http.StatusForbidden)
+	e.call("GET", httpapi.PathMe, out.AccessToken, nil).problem(http.StatusForbidden)
 	assertNotLogged(t, testServiceSecret, out.AccessToken)
 
 	// The user service signs its own service token for outgoing calls.
@@ -283,12 +284,12 @@ func TestServiceTokens(t *testing.T) {
 }
 
 func TestParseServiceClients(t *testing.T) {
-	c, err := user.ParseServiceClients(" a=x==, b = y ,")
+	c, err := accounts.ParseServiceClients(" a=x==, b = y ,")
 	if err != nil || len(c) != 2 || c["a"] != "x==" || c["b"] != "y" {
 		t.Fatalf("parsed %v, %v", c, err)
 	}
 	for _, bad := range []string{"a", "=x", "a="} {
-		if _, err := user.ParseServiceClients(bad); err == nil {
+		if _, err := accounts.ParseServiceClients(bad); err == nil {
 			t.Fatalf("%q accepted", bad)
 		}
 	}
@@ -297,7 +298,7 @@ func TestParseServiceClients(t *testing.T) {
 func TestJWKSAndRouting(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
-	r := e.call("GET", user.PathJWKS, "", nil).want(http.StatusOK)
+	r := e.call("GET", httpapi.PathJWKS, "", nil).want(http.StatusOK)
 	if !strings.Contains(r.Header.Get("Cache-Control"), "max-age") {
 		t.Fatal("JWKS not cacheable")
 	}
@@ -312,9 +313,9 @@ func TestJWKSAndRouting(t *testing.T) {
 		t.Fatalf("a token does not verify against the published JWKS: %v", err)
 	}
 
-	e.call("GET", user.PathLogin, "", nil).problem(http.StatusMethodNotAllowed)
+	e.call("GET", httpapi.PathLogin, "", nil).problem(http.StatusMethodNotAllowed)
 	e.call("GET", "/api/v1/users/nothing-here/", "", nil).problem(http.StatusNotFound)
-	e.call("GET", user.PathAdminUsers+"abc/", pair.AccessToken, nil).problem(http.StatusNotFound)
+	e.call("GET", httpapi.PathAdminUsers+"abc/", pair.AccessToken, nil).problem(http.StatusNotFound)
 }
 
 // A hash with outdated parameters is replaced at login. When storing the

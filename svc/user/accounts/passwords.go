@@ -1,0 +1,127 @@
+package accounts
+
+import (
+	"context"
+	"errors"
+	"strings"
+
+	"hospital/lib/apperr"
+)
+
+// ChangePassword sets a new password after checking the old one, and ends
+// every session of the user.
+func (s *Service) ChangePassword(ctx context.Context, in PasswordChangeRequest) error {
+	a, err := s.requireUser(ctx)
+	if err != nil {
+		return err
+	}
+	ok, _, err := s.hasher.Check(ctx, in.OldPassword, a.PasswordHash)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		return errBadOldPassword
+	}
+	if p := PasswordProblems(in.NewPassword, a.Username, a.Email, a.FirstName, a.LastName); len(p) > 0 {
+		return apperr.Validation(map[string][]string{"new_password": p})
+	}
+	hash, err := s.hasher.Hash(ctx, in.NewPassword)
+	if err != nil {
+		return err
+	}
+	err = s.store.InTx(ctx, func(tx Store) error {
+		if err := tx.SetPassword(ctx, a.ID, hash); err != nil {
+			return err
+		}
+		return tx.RevokeUserSessions(ctx, a.ID, s.now())
+	})
+	if err == nil {
+		s.log.InfoContext(ctx, "password changed; sessions revoked", "account_id", a.ID)
+	}
+	return err
+}
+
+// ResetSentMessage is the answer to every reset request.
+const ResetSentMessage = msgResetSent
+
+// RequestPasswordReset sends a reset link to the account with email, if
+// there is an active one. The caller learns nothing either way.
+func (s *Service) RequestPasswordReset(ctx context.Context, email string) error {
+	a, err := s.store.UserByEmail(ctx, normalizeEmail(email))
+	if errors.Is(err, ErrNotFound) || (err == nil && !a.IsActive) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	raw := randomToken()
+	now := s.now()
+	var rowID int64
+	err = s.store.InTx(ctx, func(tx Store) error {
+		id, err := tx.InsertReset(ctx, tokenHash(raw), a.ID, now, now.Add(s.opts.ResetTTL))
+		if err != nil {
+			return err
+		}
+		rowID = id
+		return tx.Enqueue(ctx, s.resetMessage(a.User, id, raw))
+	})
+	if err != nil {
+		return err
+	}
+	s.opts.Kick()
+	s.log.InfoContext(ctx, "password reset requested", "account_id", a.ID, "reset_id", rowID)
+	return nil
+}
+
+// ConfirmPasswordReset sets a new password with a reset token. The token,
+// and every other outstanding one of the user, is spent; sessions end.
+func (s *Service) ConfirmPasswordReset(ctx context.Context, in PasswordResetConfirmRequest) error {
+	hash := tokenHash(strings.TrimSpace(in.Token))
+	usable := func(r ResetToken) bool { return !r.Used && s.now().Before(r.ExpiresAt) }
+	r, err := s.store.ResetByHash(ctx, hash, false)
+	if errors.Is(err, ErrNotFound) || (err == nil && !usable(r)) {
+		return errBadResetToken
+	}
+	if err != nil {
+		return err
+	}
+	a, err := s.store.UserByID(ctx, r.UserID)
+	if errors.Is(err, ErrNotFound) || (err == nil && !a.IsActive) {
+		return errBadResetToken
+	}
+	if err != nil {
+		return err
+	}
+	if p := PasswordProblems(in.NewPassword, a.Username, a.Email, a.FirstName, a.LastName); len(p) > 0 {
+		return apperr.Validation(map[string][]string{"new_password": p})
+	}
+	pwHash, err := s.hasher.Hash(ctx, in.NewPassword)
+	if err != nil {
+		return err
+	}
+	err = s.store.InTx(ctx, func(tx Store) error {
+		// Checked again under the row lock: two confirms of one token race here.
+		r, err := tx.ResetByHash(ctx, hash, true)
+		if errors.Is(err, ErrNotFound) || (err == nil && !usable(r)) {
+			return errBadResetToken
+		}
+		if err != nil {
+			return err
+		}
+		now := s.now()
+		if err := tx.SetPassword(ctx, a.ID, pwHash); err != nil {
+			return err
+		}
+		if err := tx.ConsumeResets(ctx, a.ID, now); err != nil {
+			return err
+		}
+		if err := tx.RevokeUserSessions(ctx, a.ID, now); err != nil {
+			return err
+		}
+		return tx.ClearFailures(ctx, strings.ToLower(a.Username))
+	})
+	if err == nil {
+		s.log.InfoContext(ctx, "password reset completed; sessions revoked", "account_id", a.ID)
+	}
+	return err
+}

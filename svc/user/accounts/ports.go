@@ -1,0 +1,102 @@
+package accounts
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"hospital/lib/idempotency"
+	"hospital/lib/outbox"
+)
+
+// Store is everything the domain keeps. Package store implements it over
+// MySQL; InTx runs fn with a Store bound to one transaction.
+type Store interface {
+	InTx(ctx context.Context, fn func(tx Store) error) error
+	Users
+	Sessions
+	Resets
+	LoginFailures
+	Outbox
+}
+
+// Users are the accounts and their roles.
+type Users interface {
+	UserByID(ctx context.Context, id int64) (Account, error)
+	// UserByIDForUpdate locks the row until the transaction ends.
+	UserByIDForUpdate(ctx context.Context, id int64) (Account, error)
+	UserByUsername(ctx context.Context, username string) (Account, error)
+	UserByEmail(ctx context.Context, email string) (Account, error)
+	// InsertUser returns ErrTaken when a unique field is in use.
+	InsertUser(ctx context.Context, a NewAccount) (int64, error)
+	// TakenFields names the unique fields (username, email, phone_number)
+	// already held by a user other than except.
+	TakenFields(ctx context.Context, username, email string, phone *string, except int64) (map[string]bool, error)
+	ListUsers(ctx context.Context, f ListFilter) ([]User, int, error)
+	SetPassword(ctx context.Context, userID int64, hash string) error
+	SetActive(ctx context.Context, userID int64, active bool) error
+	// UpdateProfile writes the user's editable fields; ErrTaken as InsertUser.
+	UpdateProfile(ctx context.Context, u User) error
+	// CountWithRoleLocked counts the users of role, holding the role row's
+	// lock until the transaction ends (the bootstrap admin check).
+	CountWithRoleLocked(ctx context.Context, role string) (int, error)
+}
+
+// Sessions are the refresh tokens: one family per sign-in.
+type Sessions interface {
+	InsertRefresh(ctx context.Context, t RefreshToken) error
+	RefreshByHashForUpdate(ctx context.Context, hash string) (RefreshToken, error)
+	MarkRefreshUsed(ctx context.Context, id int64, at time.Time) error
+	// RevokeFamily ends one session.
+	RevokeFamily(ctx context.Context, family string, at time.Time) error
+	RevokeUserSessions(ctx context.Context, userID int64, at time.Time) error
+}
+
+// Resets are the password-reset tokens.
+type Resets interface {
+	InsertReset(ctx context.Context, hash string, userID int64, created, expires time.Time) (int64, error)
+	ResetByHash(ctx context.Context, hash string, forUpdate bool) (ResetToken, error)
+	// ConsumeResets spends every unused token of the user.
+	ConsumeResets(ctx context.Context, userID int64, at time.Time) error
+}
+
+// LoginFailures count failed sign-ins.
+type LoginFailures interface {
+	// LockFailures returns the counter for key, created if missing, locked
+	// until the transaction ends.
+	LockFailures(ctx context.Context, key string, now time.Time) (Failures, error)
+	SaveFailures(ctx context.Context, key string, f Failures) error
+	ClearFailures(ctx context.Context, key string) error
+	// LockIfOver sets locked_until for key when its failures reached max and
+	// it is not locked yet, reporting whether it did.
+	LockIfOver(ctx context.Context, key string, max int, until time.Time) (bool, error)
+	// Cleanup deletes tokens expired before cutoff and stale counters.
+	Cleanup(ctx context.Context, cutoff, staleWindow, now time.Time) error
+}
+
+// Outbox is what must happen elsewhere, recorded with the change that
+// causes it, and the answers kept for idempotent retries.
+type Outbox interface {
+	Enqueue(ctx context.Context, m outbox.Message) error
+	BeginIdempotent(ctx context.Context, scope, key, fingerprint string) (*idempotency.Stored, error)
+	FinishIdempotent(ctx context.Context, scope, key string, status int, body []byte) error
+}
+
+// Failures is the failed-login counter of one username.
+type Failures struct {
+	Failures    int
+	WindowStart time.Time
+	LockedUntil *time.Time
+}
+
+var (
+	// ErrNotFound: the store has no such row.
+	ErrNotFound = errors.New("not found")
+	// ErrNotInTx: a write that needs a transaction was made outside one.
+	ErrNotInTx = errors.New("store: not in a transaction")
+)
+
+// TakenError is a unique-key violation on a user field.
+type TakenError struct{ Field string }
+
+func (e *TakenError) Error() string { return "taken: " + e.Field }

@@ -1,0 +1,88 @@
+// Package httpapi is the user service's HTTP face: the route table (who may
+// call what), thin handlers, and the one handler that serves them.
+package httpapi
+
+import (
+	"net/http"
+
+	"hospital/lib/api"
+	"hospital/lib/auth"
+	"hospital/lib/svcclient"
+	"hospital/svc/user/accounts"
+)
+
+// Paths of the user service (spec section 1, plus the admin and internal
+// endpoints other services call).
+const (
+	PathRegister      = "/api/v1/users/register/"
+	PathLogin         = "/api/v1/users/login/"
+	PathLogout        = "/api/v1/users/logout/"
+	PathRefresh       = "/api/v1/users/token/refresh/"
+	PathVerify        = "/api/v1/users/token/verify/"
+	PathMe            = "/api/v1/users/me/"
+	PathPasswordChg   = "/api/v1/users/password/change/"
+	PathPasswordReset = "/api/v1/users/password/reset/"
+	PathResetConfirm  = "/api/v1/users/password/reset/confirm/"
+	PathJWKS          = svcclient.JWKSPath
+	PathServiceToken  = svcclient.ServiceTokenPath
+	PathAdminUsers    = "/api/v1/admin/users/"
+	pathAdminUser     = PathAdminUsers + "{user_id:[0-9]+}/"
+)
+
+// Routes is the user service's API. svc may be nil when only the table is
+// wanted (the README check, the gateway routes).
+func Routes(svc *accounts.Service) []api.Route {
+	h := handlers{svc: svc}
+	get, post, put := http.MethodGet, http.MethodPost, http.MethodPut
+	idem := []api.Param{api.IdempotencyKey(false)}
+	listParams := append([]api.Param{
+		{Name: "role", Enum: accounts.Roles, Description: "Only users with this role."},
+		{Name: "is_active", Type: "boolean", Description: "Only active (true) or inactive (false) users."},
+		{Name: "search", Description: "Part of the username, email, first or last name."},
+	}, api.PageParams...)
+	return []api.Route{
+		{Method: post, Path: PathRegister, Summary: "Register a patient account.", Access: api.Public(),
+			Handler: h.register, Request: accounts.RegisterRequest{}, Response: accounts.User{}, Status: http.StatusCreated, Headers: idem},
+		{Method: post, Path: PathLogin, Summary: "Sign in: an access and a refresh token.", Access: api.Public(),
+			Handler: h.login, Request: accounts.LoginRequest{}, Response: accounts.TokenPair{}},
+		{Method: post, Path: PathLogout, Summary: "Sign out: the refresh token's session ends.", Access: api.AnyUser(),
+			Handler: h.logout, Request: accounts.LogoutRequest{}, Status: http.StatusNoContent},
+		{Method: post, Path: PathRefresh, Summary: "Rotate a refresh token for a new token pair.", Access: api.Public(),
+			Handler: h.refresh, Request: accounts.RefreshRequest{}, Response: accounts.TokenPair{}},
+		{Method: post, Path: PathVerify, Summary: "The user an access token belongs to, if valid.", Access: api.Public(),
+			Handler: h.verify, Request: accounts.VerifyRequest{}, Response: accounts.User{}},
+		{Method: get, Path: PathMe, Summary: "The caller's account.", Access: api.AnyUser(),
+			Handler: h.getMe, Response: accounts.User{}},
+		{Method: put, Path: PathMe, Summary: "Change the caller's contact details and picture.", Access: api.AnyUser(),
+			Handler: h.putMe, Request: accounts.UpdateMeRequest{}, Response: accounts.User{}},
+		{Method: post, Path: PathPasswordChg, Summary: "Change the password (needs the old one); ends every session.", Access: api.AnyUser(),
+			Handler: h.changePassword, Request: accounts.PasswordChangeRequest{}, Response: accounts.Detail{}},
+		{Method: post, Path: PathPasswordReset, Summary: "Email a password-reset link (same answer for any address).", Access: api.Public(),
+			Handler: h.resetPassword, Request: accounts.PasswordResetRequest{}, Response: accounts.Detail{}},
+		{Method: post, Path: PathResetConfirm, Summary: "Set a new password with a reset token; ends every session.", Access: api.Public(),
+			Handler: h.confirmReset, Request: accounts.PasswordResetConfirmRequest{}, Response: accounts.Detail{}},
+
+		{Method: get, Path: PathAdminUsers, Summary: "List users.", Access: api.Roles(auth.RoleAdmin),
+			Handler: h.adminListUsers, Response: userPage{}, Query: listParams},
+		{Method: post, Path: PathAdminUsers, Summary: "Create an account of any role.", Access: api.Roles(auth.RoleAdmin),
+			Handler: h.adminCreateUser, Request: accounts.RegisterRequest{}, Response: accounts.User{}, Status: http.StatusCreated, Headers: idem},
+		// The appointment service still reads users here until it uses lib/userapi.
+		{Method: get, Path: pathAdminUser, Summary: "A user.", Access: api.Roles(auth.RoleAdmin).OrServices("appointment"),
+			Handler: h.adminGetUser, Response: accounts.User{}},
+		// The notification service still reads contact info here until it uses lib/userapi.
+		{Method: get, Path: pathAdminUser + "contact-info/", Summary: "How to reach a user.", Access: api.Roles(auth.RoleAdmin).OrServices("notification"),
+			Handler: h.adminContactInfo, Response: accounts.ContactInfo{}},
+		{Method: post, Path: pathAdminUser + "deactivate/", Summary: "Deactivate an account; its sessions end.", Access: api.Roles(auth.RoleAdmin),
+			Handler: h.adminSetActive(false), Response: accounts.User{}},
+		{Method: post, Path: pathAdminUser + "activate/", Summary: "Activate an account.", Access: api.Roles(auth.RoleAdmin),
+			Handler: h.adminSetActive(true), Response: accounts.User{}},
+	}
+}
+
+// userPage documents a page of users.
+type userPage struct {
+	Count    int             `json:"count"`
+	Next     *string         `json:"next"`
+	Previous *string         `json:"previous"`
+	Results  []accounts.User `json:"results"`
+}
