@@ -4,9 +4,11 @@ import (
 	"context"
 	"errors"
 	"slices"
+	"strings"
 	"time"
 
 	"hospital/lib/apperr"
+	"hospital/lib/userapi"
 )
 
 // GetUser returns any account, for ADMIN and services.
@@ -22,15 +24,12 @@ func (s *Service) GetUser(ctx context.Context, id int64) (User, error) {
 }
 
 // ContactInfo is how the Notification service reaches a user.
-func (s *Service) ContactInfo(ctx context.Context, id int64) (ContactInfo, error) {
+func (s *Service) ContactInfo(ctx context.Context, id int64) (userapi.Contact, error) {
 	u, err := s.GetUser(ctx, id)
 	if err != nil {
-		return ContactInfo{}, err
+		return userapi.Contact{}, err
 	}
-	return ContactInfo{
-		UserID: u.ID, Email: u.Email, PhoneNumber: u.PhoneNumber, FirstName: u.FirstName,
-		LastName: u.LastName, Username: u.Username, Language: "vi",
-	}, nil
+	return contactOf(u), nil
 }
 
 // ListUsers filters and pages accounts, for ADMIN and services.
@@ -39,9 +38,63 @@ func (s *Service) ListUsers(ctx context.Context, f ListFilter) ([]User, int, err
 		return nil, 0, err
 	}
 	if f.Role != "" && !slices.Contains(Roles, f.Role) {
-		return nil, 0, apperr.Field("role", "Select a valid choice. "+f.Role+" is not one of the available choices.")
+		return nil, 0, badRoleFilter(f.Role)
 	}
 	return s.store.ListUsers(ctx, f)
+}
+
+// AdminUpdate lets an ADMIN correct a user's names, sex and date of birth.
+func (s *Service) AdminUpdate(ctx context.Context, id int64, in AdminUpdateRequest) (User, error) {
+	admin, err := s.requireAdmin(ctx)
+	if err != nil {
+		return User{}, err
+	}
+	var out User
+	err = s.store.InTx(ctx, func(tx Store) error {
+		a, err := tx.UserByIDForUpdate(ctx, id)
+		if errors.Is(err, ErrNotFound) {
+			return errUserNotFound
+		}
+		if err != nil {
+			return err
+		}
+		u := a.User
+		errs := map[string][]string{}
+		if in.FirstName != nil {
+			u.FirstName = strings.TrimSpace(*in.FirstName)
+		}
+		if in.LastName != nil {
+			u.LastName = strings.TrimSpace(*in.LastName)
+		}
+		s.applyBiology(&u, in.Sex, in.DateOfBirth, errs)
+		if len(errs) > 0 {
+			return apperr.Validation(errs)
+		}
+		if err := tx.UpdateProfile(ctx, u); err != nil {
+			return asTaken(err)
+		}
+		out = u
+		return nil
+	})
+	if err == nil {
+		s.log.InfoContext(ctx, "account details corrected by admin", "account_id", id, "admin_id", admin.ID)
+	}
+	return out, err
+}
+
+// applyBiology sets sex and date of birth from optional fields (blank
+// clears), collecting problems in errs.
+func (s *Service) applyBiology(u *User, sex, born *string, errs map[string][]string) {
+	if sex != nil {
+		u.Sex = sexOf(*sex)
+	}
+	if born != nil {
+		d, msg := birthDate(*born, s.now())
+		if msg != "" {
+			errs["date_of_birth"] = append(errs["date_of_birth"], msg)
+		}
+		u.DateOfBirth = d
+	}
 }
 
 // SetActive activates or deactivates an account (ADMIN). Deactivation ends

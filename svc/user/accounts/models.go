@@ -36,6 +36,9 @@ type User struct {
 	IsStaff           bool      `json:"is_staff"`
 	DateJoined        time.Time `json:"date_joined"`
 	ProfilePictureURL *string   `json:"profile_picture_url"`
+	// Sex is "M", "F" or null; DateOfBirth is YYYY-MM-DD or null.
+	Sex         *string `json:"sex"`
+	DateOfBirth *string `json:"date_of_birth"`
 }
 
 // Account is a user with what only this service sees.
@@ -47,22 +50,10 @@ type Account struct {
 // NewAccount is a row to insert.
 type NewAccount struct {
 	Username, PasswordHash, Email, FirstName, LastName string
-	Phone                                              *string
+	Phone, Sex, DateOfBirth                            *string
 	Role                                               string
 	IsStaff                                            bool
 	DateJoined                                         time.Time
-}
-
-// ContactInfo is what the Notification service needs to reach a user.
-type ContactInfo struct {
-	UserID      int64   `json:"user_id"`
-	Email       string  `json:"email"`
-	PhoneNumber *string `json:"phone_number"`
-	FirstName   string  `json:"first_name"`
-	LastName    string  `json:"last_name"`
-	Username    string  `json:"username"`
-	PushToken   *string `json:"push_token"`
-	Language    string  `json:"language"`
 }
 
 // RegisterRequest is the body of POST /api/v1/users/register/ and, with
@@ -75,6 +66,9 @@ type RegisterRequest struct {
 	LastName    string `json:"last_name" validate:"max=150"`
 	PhoneNumber string `json:"phone_number" validate:"max=20"`
 	RoleName    string `json:"role_name" validate:"max=50"`
+	// Sex ("M" or "F") and DateOfBirth (YYYY-MM-DD) are optional.
+	Sex         string `json:"sex" validate:"omitempty,oneof=M F"`
+	DateOfBirth string `json:"date_of_birth" validate:"max=10"`
 }
 
 // LoginRequest is the body of POST /api/v1/users/login/.
@@ -116,6 +110,9 @@ type UpdateMeRequest struct {
 	// Blank clears the picture; anything else must be an http(s) URL
 	// (checked by the service, since a tag cannot allow blank on a pointer).
 	ProfilePictureURL *string `json:"profile_picture_url" validate:"omitempty,max=500"`
+	// Sex and DateOfBirth: blank clears.
+	Sex         *string `json:"sex" validate:"omitempty,oneof=M F"`
+	DateOfBirth *string `json:"date_of_birth" validate:"omitempty,max=10"`
 
 	Role     json.RawMessage `json:"role"`
 	RoleName json.RawMessage `json:"role_name"`
@@ -123,6 +120,16 @@ type UpdateMeRequest struct {
 	IsActive json.RawMessage `json:"is_active"`
 	Username json.RawMessage `json:"username"`
 	Password json.RawMessage `json:"password"`
+}
+
+// AdminUpdateRequest is the body of PUT /api/v1/admin/users/{id}/: the
+// details an ADMIN may correct. Absent fields keep their value; blank
+// clears sex and date_of_birth.
+type AdminUpdateRequest struct {
+	FirstName   *string `json:"first_name" validate:"omitempty,max=150"`
+	LastName    *string `json:"last_name" validate:"omitempty,max=150"`
+	Sex         *string `json:"sex" validate:"omitempty,oneof=M F"`
+	DateOfBirth *string `json:"date_of_birth" validate:"omitempty,max=10"`
 }
 
 // PasswordChangeRequest is the body of password/change/.

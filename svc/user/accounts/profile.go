@@ -80,6 +80,7 @@ func (s *Service) UpdateMe(ctx context.Context, in UpdateMeRequest) (User, error
 		}
 		u.PhoneNumber, newPhone = phone, phone
 	}
+	s.applyBiology(&u, in.Sex, in.DateOfBirth, errs)
 	switch {
 	case clearPicture:
 		u.ProfilePictureURL = nil

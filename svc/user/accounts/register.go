@@ -27,6 +27,7 @@ func normalizeRequest(in RegisterRequest) RegisterRequest {
 	in.LastName = strings.TrimSpace(in.LastName)
 	in.PhoneNumber = strings.TrimSpace(in.PhoneNumber)
 	in.RoleName = strings.TrimSpace(in.RoleName)
+	in.DateOfBirth = strings.TrimSpace(in.DateOfBirth)
 	return in
 }
 
@@ -106,6 +107,10 @@ func (s *Service) createUser(ctx context.Context, in RegisterRequest, role, scop
 	if p := PasswordProblems(in.Password, in.Username, in.Email, in.FirstName, in.LastName); len(p) > 0 {
 		errs["password"] = p
 	}
+	born, msg := birthDate(in.DateOfBirth, s.now())
+	if msg != "" {
+		errs["date_of_birth"] = []string{msg}
+	}
 	if len(errs) > 0 {
 		return User{}, apperr.Validation(errs)
 	}
@@ -116,7 +121,7 @@ func (s *Service) createUser(ctx context.Context, in RegisterRequest, role, scop
 	// The fingerprint leaves the password out: the key table must not hold
 	// anything derived from it.
 	fp := idempotency.Fingerprint([]byte(scope), []byte(in.Username), []byte(in.Email), []byte(deref(phone)),
-		[]byte(in.FirstName), []byte(in.LastName), []byte(role))
+		[]byte(in.FirstName), []byte(in.LastName), []byte(role), []byte(in.Sex), []byte(deref(born)))
 
 	var (
 		out    User
@@ -142,7 +147,7 @@ func (s *Service) createUser(ctx context.Context, in RegisterRequest, role, scop
 		}
 		id, err := tx.InsertUser(ctx, NewAccount{
 			Username: in.Username, PasswordHash: hash, Email: in.Email, FirstName: in.FirstName,
-			LastName: in.LastName, Phone: phone, Role: role, IsStaff: IsStaffRole(role), DateJoined: s.now(),
+			LastName: in.LastName, Phone: phone, Sex: sexOf(in.Sex), DateOfBirth: born, Role: role, IsStaff: IsStaffRole(role), DateJoined: s.now(),
 		})
 		if err != nil {
 			return asTaken(err)

@@ -40,6 +40,11 @@ var accessPolicy = map[string][]string{
 	"GET /api/v1/admin/users/{}/contact-info/":   {"ADMIN", "svc:notification"},
 	"POST /api/v1/admin/users/{}/deactivate/":    {"ADMIN"},
 	"POST /api/v1/admin/users/{}/activate/":      {"ADMIN"},
+	"PUT /api/v1/admin/users/{}/":                {"ADMIN"},
+	"GET /api/v1/users/internal/users/":          {"svc:pharmacy", "svc:lab", "svc:admin"},
+	"GET /api/v1/users/internal/users/{}/": {"svc:appointment", "svc:ehr", "svc:pharmacy", "svc:billing",
+		"svc:lab", "svc:admin"},
+	"GET /api/v1/users/internal/users/{}/contact-info/": {"svc:notification"},
 }
 
 var services = []string{"appointment", "notification", "ehr", "pharmacy", "billing", "lab", "admin", "gateway"}

@@ -229,6 +229,23 @@ func (h handlers) adminCreateUser(w http.ResponseWriter, r *http.Request) error 
 	return nil
 }
 
+func (h handlers) adminUpdate(w http.ResponseWriter, r *http.Request) error {
+	id, err := httpx.PathInt64(r, "user_id")
+	if err != nil {
+		return err
+	}
+	var in accounts.AdminUpdateRequest
+	if err := httpx.Decode(r, &in); err != nil {
+		return err
+	}
+	u, err := h.svc.AdminUpdate(r.Context(), id, in)
+	if err != nil {
+		return err
+	}
+	httpx.WriteJSON(w, http.StatusOK, u)
+	return nil
+}
+
 func (h handlers) adminSetActive(active bool) httpx.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) error {
 		id, err := httpx.PathInt64(r, "user_id")

@@ -31,8 +31,8 @@ func TestRegisterCreatesPatient(t *testing.T) {
 		keys = append(keys, k)
 	}
 	slices.Sort(keys)
-	want := []string{"date_joined", "email", "first_name", "id", "is_active", "is_staff", "last_name",
-		"phone_number", "profile_picture_url", "role", "username"}
+	want := []string{"date_joined", "date_of_birth", "email", "first_name", "id", "is_active", "is_staff", "last_name",
+		"phone_number", "profile_picture_url", "role", "sex", "username"}
 	if !slices.Equal(keys, want) {
 		t.Fatalf("user JSON has fields %v, want %v", keys, want)
 	}

@@ -8,6 +8,7 @@ import (
 	"hospital/lib/api"
 	"hospital/lib/auth"
 	"hospital/lib/svcclient"
+	"hospital/lib/userapi"
 	"hospital/svc/user/accounts"
 )
 
@@ -27,6 +28,19 @@ const (
 	PathServiceToken  = svcclient.ServiceTokenPath
 	PathAdminUsers    = "/api/v1/admin/users/"
 	pathAdminUser     = PathAdminUsers + "{user_id:[0-9]+}/"
+	// PathInternalUsers are the lib/userapi endpoints.
+	PathInternalUsers = "/api/v1/users/internal/users/"
+	pathInternalUser  = PathInternalUsers + "{user_id:[0-9]+}/"
+)
+
+// The services that may read each internal endpoint, and nothing else:
+// summaries for those that show names or check roles, contact details only
+// for the one that sends messages, lists by role for those that notify a
+// group (pharmacists, lab technicians) or count users.
+var (
+	summaryReaders = []string{"appointment", "ehr", "pharmacy", "billing", "lab", "admin"}
+	contactReaders = []string{"notification"}
+	listReaders    = []string{"pharmacy", "lab", "admin"}
 )
 
 // Routes is the user service's API. svc may be nil when only the table is
@@ -71,12 +85,32 @@ func Routes(svc *accounts.Service) []api.Route {
 			Handler: h.adminGetUser, Response: accounts.User{}},
 		// The notification service still reads contact info here until it uses lib/userapi.
 		{Method: get, Path: pathAdminUser + "contact-info/", Summary: "How to reach a user.", Access: api.Roles(auth.RoleAdmin).OrServices("notification"),
-			Handler: h.adminContactInfo, Response: accounts.ContactInfo{}},
+			Handler: h.adminContactInfo, Response: userapi.Contact{}},
+		{Method: put, Path: pathAdminUser, Summary: "Correct a user's names, sex and date of birth.", Access: api.Roles(auth.RoleAdmin),
+			Handler: h.adminUpdate, Request: accounts.AdminUpdateRequest{}, Response: accounts.User{}},
 		{Method: post, Path: pathAdminUser + "deactivate/", Summary: "Deactivate an account; its sessions end.", Access: api.Roles(auth.RoleAdmin),
 			Handler: h.adminSetActive(false), Response: accounts.User{}},
 		{Method: post, Path: pathAdminUser + "activate/", Summary: "Activate an account.", Access: api.Roles(auth.RoleAdmin),
 			Handler: h.adminSetActive(true), Response: accounts.User{}},
+
+		{Method: get, Path: PathInternalUsers, Summary: "Users by role and activity (lib/userapi).", Access: api.Services(listReaders...),
+			Handler: h.internalList, Response: summaryPage{}, Query: append([]api.Param{
+				{Name: "role", Enum: accounts.Roles, Description: "Only users with this role."},
+				{Name: "is_active", Type: "boolean", Description: "Only active (true) or inactive (false) users."},
+			}, api.PageParams...)},
+		{Method: get, Path: pathInternalUser, Summary: "A user's summary: role, name, sex, date of birth (lib/userapi).", Access: api.Services(summaryReaders...),
+			Handler: h.internalUser, Response: userapi.User{}},
+		{Method: get, Path: pathInternalUser + "contact-info/", Summary: "How to reach a user (lib/userapi).", Access: api.Services(contactReaders...),
+			Handler: h.internalContact, Response: userapi.Contact{}},
 	}
+}
+
+// summaryPage documents a page of user summaries.
+type summaryPage struct {
+	Count    int            `json:"count"`
+	Next     *string        `json:"next"`
+	Previous *string        `json:"previous"`
+	Results  []userapi.User `json:"results"`
 }
 
 // userPage documents a page of users.

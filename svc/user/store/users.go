@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/go-sql-driver/mysql"
 
@@ -13,7 +14,7 @@ import (
 )
 
 const userColumns = `u.id, u.username, u.password, u.email, u.phone_number, u.first_name, u.last_name,
-	r.name, u.is_active, u.is_staff, u.date_joined, u.profile_picture_url`
+	r.name, u.is_active, u.is_staff, u.date_joined, u.profile_picture_url, u.sex, u.date_of_birth`
 
 const userFrom = ` FROM users u JOIN roles r ON r.id = u.role_id`
 
@@ -22,10 +23,11 @@ type scanner interface{ Scan(dest ...any) error }
 func scanAccount(s scanner) (accounts.Account, error) {
 	var (
 		a          accounts.Account
-		phone, pic sql.NullString
+		phone, pic, sex sql.NullString
+		born            sql.NullTime
 	)
 	err := s.Scan(&a.ID, &a.Username, &a.PasswordHash, &a.Email, &phone, &a.FirstName, &a.LastName,
-		&a.Role, &a.IsActive, &a.IsStaff, &a.DateJoined, &pic)
+		&a.Role, &a.IsActive, &a.IsStaff, &a.DateJoined, &pic, &sex, &born)
 	if err != nil {
 		return a, notFound(err)
 	}
@@ -34,6 +36,13 @@ func scanAccount(s scanner) (accounts.Account, error) {
 	}
 	if pic.Valid {
 		a.ProfilePictureURL = &pic.String
+	}
+	if sex.Valid {
+		a.Sex = &sex.String
+	}
+	if born.Valid {
+		d := born.Time.Format(time.DateOnly)
+		a.DateOfBirth = &d
 	}
 	a.DateJoined = a.DateJoined.UTC()
 	return a, nil
@@ -70,9 +79,9 @@ func (s *Store) UserByEmail(ctx context.Context, email string) (accounts.Account
 // InsertUser implements accounts.Users.
 func (s *Store) InsertUser(ctx context.Context, n accounts.NewAccount) (int64, error) {
 	res, err := s.q().ExecContext(ctx, `INSERT INTO users
-		(username, password, email, phone_number, first_name, last_name, role_id, is_active, is_staff, date_joined)
-		SELECT ?, ?, ?, ?, ?, ?, id, 1, ?, ? FROM roles WHERE name = ?`,
-		n.Username, n.PasswordHash, n.Email, n.Phone, n.FirstName, n.LastName, n.IsStaff, n.DateJoined, n.Role)
+		(username, password, email, phone_number, first_name, last_name, sex, date_of_birth, role_id, is_active, is_staff, date_joined)
+		SELECT ?, ?, ?, ?, ?, ?, ?, ?, id, 1, ?, ? FROM roles WHERE name = ?`,
+		n.Username, n.PasswordHash, n.Email, n.Phone, n.FirstName, n.LastName, n.Sex, n.DateOfBirth, n.IsStaff, n.DateJoined, n.Role)
 	if err != nil {
 		return 0, taken(err, "insert user")
 	}
@@ -196,7 +205,8 @@ func (s *Store) SetActive(ctx context.Context, userID int64, active bool) error 
 // UpdateProfile implements accounts.Users.
 func (s *Store) UpdateProfile(ctx context.Context, u accounts.User) error {
 	_, err := s.q().ExecContext(ctx, `UPDATE users SET email = ?, first_name = ?, last_name = ?, phone_number = ?,
-		profile_picture_url = ? WHERE id = ?`, u.Email, u.FirstName, u.LastName, u.PhoneNumber, u.ProfilePictureURL, u.ID)
+		profile_picture_url = ?, sex = ?, date_of_birth = ? WHERE id = ?`,
+		u.Email, u.FirstName, u.LastName, u.PhoneNumber, u.ProfilePictureURL, u.Sex, u.DateOfBirth, u.ID)
 	if err != nil {
 		return taken(err, "update profile")
 	}
