@@ -65,10 +65,16 @@ func run() error {
 	s.Client.SetTokenSource(auth.NewSignerTokens(signer, s.Name, 10*time.Minute))
 	dispatcher := outbox.NewDispatcher(st.DB(), s.Client, outbox.Options{Registerer: s.Registry, Logger: s.Log})
 
+	// Revocations: published here, followed here too (so this service's
+	// own endpoints refuse revoked tokens like every other service's).
+	revocations := auth.NewRevocations(s.Consul, auth.RevocationOptions{Logger: s.Log})
+	go revocations.Run(s.Context())
+
 	svc := accounts.New(st, accounts.Options{
 		Signer: signer, ServiceClients: clients, PublicBaseURL: cfg.PublicBaseURL,
 		AccessTTL: cfg.AccessTokenTTL, RefreshTTL: cfg.RefreshTokenTTL,
 		Kick: dispatcher.Kick, Logger: s.Log,
+		Publisher: auth.NewRevocationPublisher(s.Consul, ""), Revocations: revocations,
 	})
 	bootstrapAdmin(startCtx, svc, cfg, s.Log)
 
@@ -82,12 +88,30 @@ func run() error {
 	return s.Run(context.Background(), service.Spec{
 		Handler: handler,
 		Routes:  httpapi.GatewayRoutes(routes),
-		Checks:  map[string]health.Check{"mysql": mysqldb.Ping(st.DB())},
+		Checks: map[string]health.Check{
+			"mysql":       mysqldb.Ping(st.DB()),
+			"revocations": loaded(revocations),
+		},
 		Background: []func(context.Context){
 			dispatcher.Run,
+			func(ctx context.Context) { svc.RunRevocations(ctx, 2*time.Second) },
+			service.Every(time.Minute, s.Log, "revocation pruning", svc.PruneRevocations),
 			service.Every(time.Hour, s.Log, "housekeeping", svc.Cleanup),
 		},
 	})
+}
+
+// loaded is ready once the revocations were read from Consul: until then
+// the service cannot accept any token, so it takes no traffic.
+func loaded(r *auth.Revocations) health.Check {
+	return func(context.Context) error {
+		select {
+		case <-r.Ready():
+			return nil
+		default:
+			return errors.New("token revocations not loaded from consul yet")
+		}
+	}
 }
 
 func signingKey(cfg accounts.Config, log *slog.Logger) (ed25519.PrivateKey, error) {

@@ -117,13 +117,19 @@ func (s *Service) SetActive(ctx context.Context, id int64, active bool) (User, e
 		if err := tx.SetActive(ctx, id, active); err != nil {
 			return err
 		}
-		if !active {
-			return tx.RevokeUserSessions(ctx, id, s.now())
+		if active {
+			return nil
 		}
-		return nil
+		if err := tx.RevokeUserSessions(ctx, id, s.now()); err != nil {
+			return err
+		}
+		return revokeUserIn(ctx, tx, id)
 	})
 	if err != nil {
 		return User{}, err
+	}
+	if !active {
+		s.revoked(ctx)
 	}
 	s.log.InfoContext(ctx, "account activation changed", "account_id", id, "is_active", active, "admin_id", admin.ID)
 	a, err := s.store.UserByID(ctx, id)

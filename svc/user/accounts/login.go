@@ -77,7 +77,20 @@ func (s *Service) Login(ctx context.Context, in LoginRequest) (TokenPair, error)
 	if rehash {
 		s.rehash(ctx, a.ID, in.Password)
 	}
-	pair, err := s.issueTokens(ctx, s.store, a.User, randomID())
+	var pair TokenPair
+	err = s.store.InTx(ctx, func(tx Store) error {
+		// Under the row's share lock: a deactivation or password change
+		// waits for this token, and its revocation is stamped after it.
+		now, err := tx.UserByIDShared(ctx, a.ID)
+		if err != nil {
+			return err
+		}
+		if !now.IsActive || now.PasswordHash != a.PasswordHash {
+			return errBadCredentials // changed since the password was checked
+		}
+		pair, err = s.issueTokens(ctx, tx, now.User, randomID())
+		return err
+	})
 	if err != nil {
 		return TokenPair{}, err
 	}

@@ -30,15 +30,29 @@ func (s *Service) ChangePassword(ctx context.Context, in PasswordChangeRequest) 
 		return err
 	}
 	err = s.store.InTx(ctx, func(tx Store) error {
-		if err := tx.SetPassword(ctx, a.ID, hash); err != nil {
-			return err
-		}
-		return tx.RevokeUserSessions(ctx, a.ID, s.now())
+		return s.replacePassword(ctx, tx, a.ID, hash)
 	})
-	if err == nil {
-		s.log.InfoContext(ctx, "password changed; sessions revoked", "account_id", a.ID)
+	if err != nil {
+		return err
 	}
-	return err
+	s.revoked(ctx)
+	s.log.InfoContext(ctx, "password changed; sessions revoked", "account_id", a.ID)
+	return nil
+}
+
+// replacePassword stores a new hash and ends every token and session of the
+// user from before it.
+func (s *Service) replacePassword(ctx context.Context, tx Store, userID int64, hash string) error {
+	if _, err := tx.UserByIDForUpdate(ctx, userID); err != nil {
+		return err
+	}
+	if err := tx.SetPassword(ctx, userID, hash); err != nil {
+		return err
+	}
+	if err := tx.RevokeUserSessions(ctx, userID, s.now()); err != nil {
+		return err
+	}
+	return revokeUserIn(ctx, tx, userID)
 }
 
 // ResetSentMessage is the answer to every reset request.
@@ -108,20 +122,18 @@ func (s *Service) ConfirmPasswordReset(ctx context.Context, in PasswordResetConf
 		if err != nil {
 			return err
 		}
-		now := s.now()
-		if err := tx.SetPassword(ctx, a.ID, pwHash); err != nil {
+		if err := s.replacePassword(ctx, tx, a.ID, pwHash); err != nil {
 			return err
 		}
-		if err := tx.ConsumeResets(ctx, a.ID, now); err != nil {
-			return err
-		}
-		if err := tx.RevokeUserSessions(ctx, a.ID, now); err != nil {
+		if err := tx.ConsumeResets(ctx, a.ID, s.now()); err != nil {
 			return err
 		}
 		return tx.ClearFailures(ctx, strings.ToLower(a.Username))
 	})
-	if err == nil {
-		s.log.InfoContext(ctx, "password reset completed; sessions revoked", "account_id", a.ID)
+	if err != nil {
+		return err
 	}
-	return err
+	s.revoked(ctx)
+	s.log.InfoContext(ctx, "password reset completed; sessions revoked", "account_id", a.ID)
+	return nil
 }

@@ -18,6 +18,10 @@ type Store interface {
 	Resets
 	LoginFailures
 	Outbox
+	RevocationLog
+	// WithLock runs fn only if no other instance runs a job of this name
+	// right now (ran is false then).
+	WithLock(ctx context.Context, name string, fn func(ctx context.Context) error) (ran bool, err error)
 }
 
 // Users are the accounts and their roles.
@@ -25,6 +29,10 @@ type Users interface {
 	UserByID(ctx context.Context, id int64) (Account, error)
 	// UserByIDForUpdate locks the row until the transaction ends.
 	UserByIDForUpdate(ctx context.Context, id int64) (Account, error)
+	// UserByIDShared locks the row against changes (not reads) until the
+	// transaction ends: tokens are issued under it, so a revocation, which
+	// changes the row first, is ordered after every token it must refuse.
+	UserByIDShared(ctx context.Context, id int64) (Account, error)
 	UserByUsername(ctx context.Context, username string) (Account, error)
 	UserByEmail(ctx context.Context, email string) (Account, error)
 	// InsertUser returns ErrTaken when a unique field is in use.
@@ -80,6 +88,36 @@ type Outbox interface {
 	Enqueue(ctx context.Context, m outbox.Message) error
 	BeginIdempotent(ctx context.Context, scope, key, fingerprint string) (*idempotency.Stored, error)
 	FinishIdempotent(ctx context.Context, scope, key string, status int, body []byte) error
+}
+
+// RevocationLog holds revocations until they are published to every
+// service (Consul KV, through a RevocationPublisher).
+type RevocationLog interface {
+	RecordRevocation(ctx context.Context, r Revocation) error
+	UnpublishedRevocations(ctx context.Context, limit int) ([]Revocation, error)
+	MarkPublished(ctx context.Context, r Revocation, at time.Time) error
+	DeleteRevocationsBefore(ctx context.Context, cutoff time.Time) error
+}
+
+// RevocationPublisher tells every service which tokens are revoked
+// (lib/auth's RevocationPublisher, over Consul KV).
+type RevocationPublisher interface {
+	RevokeUser(ctx context.Context, userID int64, before time.Time) error
+	RevokeSession(ctx context.Context, sid string, at time.Time) error
+	Prune(ctx context.Context, olderThan time.Time) (int, error)
+}
+
+// Revocation kinds.
+const (
+	RevokeUser    = "users"    // the user's tokens issued at or before At
+	RevokeSession = "sessions" // every token of the session
+)
+
+// Revocation ends tokens before their expiry.
+type Revocation struct {
+	Kind    string
+	Subject string // user id or session id
+	At      time.Time
 }
 
 // Failures is the failed-login counter of one username.

@@ -35,8 +35,14 @@ type Options struct {
 	// Now is the clock (tests move it); default time.Now.
 	Now func() time.Time
 	// Kick is called after a commit that enqueued outbox messages.
-	Kick   func()
-	Logger *slog.Logger
+	Kick func()
+	// Publisher tells every service about revocations (Consul KV); nil
+	// records them without publishing.
+	Publisher RevocationPublisher
+	// Revocations, when set, makes the service's own token check refuse
+	// revoked tokens too (and wait until they are loaded).
+	Revocations *auth.Revocations
+	Logger      *slog.Logger
 }
 
 // Service holds the user service's rules. The route table decides which
@@ -49,6 +55,8 @@ type Service struct {
 	verifier *auth.Verifier
 	hasher   *Hasher
 	log      *slog.Logger
+	// republish asks RunRevocations to try again at once.
+	republish chan struct{}
 }
 
 // New returns the service over store.
@@ -78,10 +86,16 @@ func New(store Store, opts Options) *Service {
 		opts.Logger = slog.Default()
 	}
 	opts.PublicBaseURL = strings.TrimRight(opts.PublicBaseURL, "/")
+	vopts := []auth.VerifierOption{auth.WithCache(auth.DefaultCacheSize)}
+	if opts.Revocations != nil {
+		vopts = append(vopts, auth.WithRevocations(opts.Revocations))
+	}
 	return &Service{
 		store: store, opts: opts, signer: opts.Signer,
-		verifier: auth.NewVerifier(opts.Signer.Keys(), auth.DefaultIssuer, auth.DefaultAudience),
-		hasher:   NewHasher(), log: opts.Logger,
+		verifier:  auth.NewVerifier(opts.Signer.Keys(), auth.DefaultIssuer, auth.DefaultAudience, vopts...),
+		hasher:    NewHasher(),
+		log:       opts.Logger,
+		republish: make(chan struct{}, 1),
 	}
 }
 

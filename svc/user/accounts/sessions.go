@@ -11,7 +11,8 @@ import (
 // issueTokens signs an access token and stores a new refresh token of the
 // session family.
 func (s *Service) issueTokens(ctx context.Context, st Store, u User, family string) (TokenPair, error) {
-	access, err := s.signer.Sign(auth.Identity{UserID: u.ID, Role: u.Role, Username: u.Username}, s.opts.AccessTTL, randomID())
+	access, err := s.signer.Sign(auth.Identity{UserID: u.ID, Role: u.Role, Username: u.Username, SessionID: family},
+		s.opts.AccessTTL, randomID())
 	if err != nil {
 		return TokenPair{}, err
 	}
@@ -50,10 +51,14 @@ func (s *Service) Refresh(ctx context.Context, raw string) (TokenPair, error) {
 			refused = true
 			return nil
 		case rt.Used:
+			// The session's access tokens may be in the thief's hands too.
 			refused, reused = true, rt.UserID
-			return tx.RevokeFamily(ctx, rt.FamilyID, now)
+			if err := tx.RevokeFamily(ctx, rt.FamilyID, now); err != nil {
+				return err
+			}
+			return revokeSessionIn(ctx, tx, rt.FamilyID)
 		}
-		a, err := tx.UserByID(ctx, rt.UserID)
+		a, err := tx.UserByIDShared(ctx, rt.UserID)
 		if err != nil {
 			return err
 		}
@@ -71,7 +76,8 @@ func (s *Service) Refresh(ctx context.Context, raw string) (TokenPair, error) {
 		return TokenPair{}, err
 	}
 	if reused != 0 {
-		s.log.WarnContext(ctx, "refresh token reused; token family revoked", "account_id", reused)
+		s.revoked(ctx)
+		s.log.WarnContext(ctx, "refresh token reused; session revoked everywhere", "account_id", reused)
 	}
 	if refused {
 		return TokenPair{}, errBadToken
@@ -79,24 +85,46 @@ func (s *Service) Refresh(ctx context.Context, raw string) (TokenPair, error) {
 	return pair, nil
 }
 
-// Logout revokes the family of the caller's refresh token. An unknown or
-// foreign token changes nothing and is not reported: the caller ends up
-// logged out either way.
-func (s *Service) Logout(ctx context.Context, raw string) error {
+// Logout ends the session of the caller's access token everywhere, and
+// the session of refreshToken if given and the caller's. An unknown or
+// foreign refresh token changes nothing and is not reported: the caller
+// ends up logged out either way.
+func (s *Service) Logout(ctx context.Context, refreshToken string) error {
 	a, err := s.requireUser(ctx)
 	if err != nil {
 		return err
 	}
-	return s.store.InTx(ctx, func(tx Store) error {
-		rt, err := tx.RefreshByHashForUpdate(ctx, tokenHash(raw))
-		if errors.Is(err, ErrNotFound) || (err == nil && rt.UserID != a.ID) {
-			return nil
+	id, _ := auth.FromContext(ctx)
+	err = s.store.InTx(ctx, func(tx Store) error {
+		sessions := []string{id.SessionID}
+		if refreshToken != "" {
+			rt, err := tx.RefreshByHashForUpdate(ctx, tokenHash(refreshToken))
+			if err != nil && !errors.Is(err, ErrNotFound) {
+				return err
+			}
+			if err == nil && rt.UserID == a.ID && rt.FamilyID != id.SessionID {
+				sessions = append(sessions, rt.FamilyID)
+			}
 		}
-		if err != nil {
-			return err
+		for _, sid := range sessions {
+			if sid == "" {
+				continue
+			}
+			if err := tx.RevokeFamily(ctx, sid, s.now()); err != nil {
+				return err
+			}
+			if err := revokeSessionIn(ctx, tx, sid); err != nil {
+				return err
+			}
 		}
-		return tx.RevokeFamily(ctx, rt.FamilyID, s.now())
+		return nil
 	})
+	if err != nil {
+		return err
+	}
+	s.revoked(ctx)
+	s.log.InfoContext(ctx, "logout", "account_id", a.ID)
+	return nil
 }
 
 // VerifyToken returns the user an access token belongs to, if the token is

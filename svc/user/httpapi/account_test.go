@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"hospital/lib/outbox"
+	"hospital/lib/testkit"
 	"hospital/svc/user/accounts"
 	"hospital/svc/user/httpapi"
 )
@@ -187,4 +188,19 @@ func resetTokenFromOutbox(t *testing.T, e *env, resetID int64, u accounts.User) 
 	assertJSON(t, msg.Body, `{"notification_type":"PASSWORD_RESET_REQUESTED","recipient_id":`+itoa(u.ID)+
 		`,"channel":"EMAIL","data":{"user_name":"`+u.Username+`","reset_link":"`+body.Data["reset_link"]+`"}}`)
 	return token
+}
+
+// latestResetToken waits for the newest reset link sent to u and returns
+// its token.
+func latestResetToken(t *testing.T, e *env, u accounts.User) string {
+	t.Helper()
+	var id int64
+	err := testkit.Until(context.Background(), 5*time.Second, nil, func(ctx context.Context) error {
+		return e.db.QueryRowContext(ctx, `SELECT r.id FROM password_reset_tokens r JOIN outbox_messages o
+			ON o.idempotency_key = CONCAT('password-reset:', r.id) WHERE r.user_id = ? ORDER BY r.id DESC LIMIT 1`, u.ID).Scan(&id)
+	})
+	if err != nil {
+		t.Fatalf("no reset link for %s: %v", u.Username, err)
+	}
+	return resetTokenFromOutbox(t, e, id, u)
 }

@@ -184,17 +184,37 @@ func TestLogout(t *testing.T) {
 	e.register("buithih")
 	e.register("dothik")
 	mine := e.login("buithih", goodPassword)
+	phone := e.login("buithih", goodPassword) // another session of the same user
 	theirs := e.login("dothik", goodPassword)
 
 	e.call("POST", httpapi.PathLogout, "", obj{"refresh_token": mine.RefreshToken}).problem(http.StatusUnauthorized)
-	// Someone else's refresh token is not revoked by my logout.
-	e.call("POST", httpapi.PathLogout, mine.AccessToken, obj{"refresh_token": theirs.RefreshToken}).want(http.StatusNoContent)
-	e.call("POST", httpapi.PathRefresh, "", obj{"refresh_token": theirs.RefreshToken}).want(http.StatusOK)
+	e.call("POST", httpapi.PathLogout, mine.AccessToken, `{"refresh_token": 7}`).fieldError("refresh_token")
 
-	e.call("POST", httpapi.PathLogout, mine.AccessToken, obj{"refresh_token": mine.RefreshToken}).want(http.StatusNoContent)
+	// An empty body (the spec makes logout optional for clients) ends the
+	// session of the access token, here and at every other service.
+	e.acceptedByPeer(mine.AccessToken)
+	e.call("POST", httpapi.PathLogout, mine.AccessToken, nil).want(http.StatusNoContent)
+	e.call("GET", httpapi.PathMe, mine.AccessToken, nil).problem(http.StatusUnauthorized)
+	e.refusedByPeer(mine.AccessToken)
 	e.call("POST", httpapi.PathRefresh, "", obj{"refresh_token": mine.RefreshToken}).problem(http.StatusUnauthorized)
-	// Logging out twice is harmless.
-	e.call("POST", httpapi.PathLogout, mine.AccessToken, obj{"refresh_token": mine.RefreshToken}).want(http.StatusNoContent)
+	// The other session goes on.
+	e.acceptedByPeer(phone.AccessToken)
+	e.call("GET", httpapi.PathMe, phone.AccessToken, nil).want(http.StatusOK)
+
+	// Someone else's refresh token is not revoked by my logout.
+	laptop := e.login("buithih", goodPassword)
+	e.call("POST", httpapi.PathLogout, laptop.AccessToken, obj{"refresh_token": theirs.RefreshToken}).want(http.StatusNoContent)
+	e.call("POST", httpapi.PathRefresh, "", obj{"refresh_token": theirs.RefreshToken}).want(http.StatusOK)
+	e.acceptedByPeer(theirs.AccessToken)
+
+	// With my phone's refresh token, logging out from the laptop ends both.
+	tablet := e.login("buithih", goodPassword)
+	e.call("POST", httpapi.PathLogout, tablet.AccessToken, obj{"refresh_token": phone.RefreshToken}).want(http.StatusNoContent)
+	e.refusedByPeer(phone.AccessToken)
+	e.refusedByPeer(tablet.AccessToken)
+	e.call("POST", httpapi.PathRefresh, "", obj{"refresh_token": phone.RefreshToken}).problem(http.StatusUnauthorized)
+	// Logging out twice is harmless: the token is refused already.
+	e.call("POST", httpapi.PathLogout, tablet.AccessToken, nil).problem(http.StatusUnauthorized)
 }
 
 func TestVerify(t *testing.T) {

@@ -7,6 +7,7 @@ import (
 	"crypto/rand"
 	"database/sql"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -62,7 +63,13 @@ const (
 	testServiceSecret = "billing-secret=with=equals"
 )
 
-// env is one user service over its own fresh database, served over real HTTP.
+// sharedConsul is the one Consul agent of the test binary; each env keeps
+// its revocations under a prefix of its own.
+var sharedConsul = testkit.SharedOnce(testkit.StartConsul)
+
+// env is one user service over its own fresh database, served over real
+// HTTP, publishing revocations to a real Consul, where peer (another
+// service's token check) follows them.
 type env struct {
 	t      *testing.T
 	db     *sql.DB
@@ -71,6 +78,24 @@ type env struct {
 	clock  *testkit.Clock
 	kicks  atomic.Int32
 	url    string
+	consul *testkit.Consul
+	prefix string
+	peer   *auth.Verifier
+}
+
+// follow returns a running revocation watcher of the env's prefix.
+func (e *env) follow() *auth.Revocations {
+	e.t.Helper()
+	r := auth.NewRevocations(e.consul.Client, auth.RevocationOptions{Prefix: e.prefix})
+	ctx, cancel := context.WithCancel(context.Background())
+	e.t.Cleanup(cancel)
+	go r.Run(ctx)
+	select {
+	case <-r.Ready():
+	case <-time.After(10 * time.Second):
+		e.t.Fatal("revocations not loaded from consul")
+	}
+	return r
 }
 
 func newEnv(t *testing.T) *env {
@@ -80,7 +105,8 @@ func newEnv(t *testing.T) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e := &env{t: t, db: db, clock: testkit.NewClock(time.Now().UTC())}
+	e := &env{t: t, db: db, clock: testkit.NewClock(time.Now().UTC()), consul: sharedConsul(t),
+		prefix: fmt.Sprintf("test/%s-%d/", t.Name(), time.Now().UnixNano())}
 	e.signer = auth.NewSigner(key, auth.DefaultIssuer, auth.DefaultAudience)
 	clients, err := accounts.ParseServiceClients("billing=" + testServiceSecret + ", notification = notif-secret")
 	if err != nil {
@@ -89,7 +115,10 @@ func newEnv(t *testing.T) *env {
 	e.svc = accounts.New(store.New(db), accounts.Options{
 		Signer: e.signer, ServiceClients: clients, PublicBaseURL: testBaseURL + "/",
 		Now: e.clock.Now, Kick: func() { e.kicks.Add(1) }, Logger: slog.Default(),
+		Publisher: auth.NewRevocationPublisher(e.consul.Client, e.prefix), Revocations: e.follow(),
 	})
+	e.peer = auth.NewVerifier(e.signer.Keys(), auth.DefaultIssuer, auth.DefaultAudience,
+		auth.WithCache(0), auth.WithRevocations(e.follow()))
 	metrics := middleware.NewMetrics(prometheus.NewRegistry())
 	h, err := httpapi.Handler(e.svc, api.Options{Verifier: e.svc.Verifier(), PublicBaseURL: testBaseURL},
 		api.Info{Title: "user service"})
@@ -257,6 +286,28 @@ func assertNotLogged(t *testing.T, secrets ...string) {
 		if s != "" && strings.Contains(all, s) {
 			t.Fatalf("a secret (%.6s...) appears in the logs", s)
 		}
+	}
+}
+
+// refusedByPeer waits (up to 5 s) until another service refuses tok as revoked.
+func (e *env) refusedByPeer(tok string) {
+	e.t.Helper()
+	err := testkit.Until(context.Background(), 5*time.Second, nil, func(ctx context.Context) error {
+		if _, err := e.peer.Verify(ctx, tok); !errors.Is(err, auth.ErrRevoked) {
+			return fmt.Errorf("another service still accepts the token (%v)", err)
+		}
+		return nil
+	})
+	if err != nil {
+		e.t.Fatal(err)
+	}
+}
+
+// acceptedByPeer checks another service accepts tok.
+func (e *env) acceptedByPeer(tok string) {
+	e.t.Helper()
+	if _, err := e.peer.Verify(context.Background(), tok); err != nil {
+		e.t.Fatalf("another service refuses a good token: %v", err)
 	}
 }
 

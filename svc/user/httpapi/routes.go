@@ -59,7 +59,7 @@ func Routes(svc *accounts.Service) []api.Route {
 			Handler: h.register, Request: accounts.RegisterRequest{}, Response: accounts.User{}, Status: http.StatusCreated, Headers: idem},
 		{Method: post, Path: PathLogin, Summary: "Sign in: an access and a refresh token.", Access: api.Public(),
 			Handler: h.login, Request: accounts.LoginRequest{}, Response: accounts.TokenPair{}},
-		{Method: post, Path: PathLogout, Summary: "Sign out: the refresh token's session ends.", Access: api.AnyUser(),
+		{Method: post, Path: PathLogout, Summary: "Sign out: the session ends at every service (body optional).", Access: api.AnyUser(),
 			Handler: h.logout, Request: accounts.LogoutRequest{}, Status: http.StatusNoContent},
 		{Method: post, Path: PathRefresh, Summary: "Rotate a refresh token for a new token pair.", Access: api.Public(),
 			Handler: h.refresh, Request: accounts.RefreshRequest{}, Response: accounts.TokenPair{}},

@@ -66,6 +66,11 @@ func (s *Store) UserByIDForUpdate(ctx context.Context, id int64) (accounts.Accou
 	return s.account(ctx, `u.id = ? FOR UPDATE`, id)
 }
 
+// UserByIDShared implements accounts.Users.
+func (s *Store) UserByIDShared(ctx context.Context, id int64) (accounts.Account, error) {
+	return s.account(ctx, `u.id = ? LOCK IN SHARE MODE`, id)
+}
+
 // UserByUsername implements accounts.Users (case-insensitive, as the column's collation).
 func (s *Store) UserByUsername(ctx context.Context, username string) (accounts.Account, error) {
 	return s.account(ctx, `u.username = ?`, username)
