@@ -67,5 +67,6 @@ func TestRevocationsSurviveAConsulOutage(t *testing.T) {
 
 var sharedConsul = testkit.SharedOnce(testkit.StartConsul)
 
-func prefixOf(t *testing.T) string { return fmt.Sprintf("test/%s-%d/", t.Name(), time.Now().UnixNano()) }
-
+func prefixOf(t *testing.T) string {
+	return fmt.Sprintf("test/%s-%d/", t.Name(), time.Now().UnixNano())
+}

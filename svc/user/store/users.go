@@ -22,7 +22,7 @@ type scanner interface{ Scan(dest ...any) error }
 
 func scanAccount(s scanner) (accounts.Account, error) {
 	var (
-		a          accounts.Account
+		a               accounts.Account
 		phone, pic, sex sql.NullString
 		born            sql.NullTime
 	)
