@@ -23,13 +23,13 @@ func (s *Service) GetUser(ctx context.Context, id int64) (User, error) {
 	return a.User, err
 }
 
-// ContactInfo is how the Notification service reaches a user.
+// ContactInfo is how the Notification service reaches a user (the old
+// admin path; lib/userapi's is Contact).
 func (s *Service) ContactInfo(ctx context.Context, id int64) (userapi.Contact, error) {
-	u, err := s.GetUser(ctx, id)
-	if err != nil {
+	if err := s.requireAdminOrService(ctx); err != nil {
 		return userapi.Contact{}, err
 	}
-	return contactOf(u), nil
+	return s.Contact(ctx, id)
 }
 
 // ListUsers filters and pages accounts, for ADMIN and services.
@@ -58,22 +58,21 @@ func (s *Service) AdminUpdate(ctx context.Context, id int64, in AdminUpdateReque
 		if err != nil {
 			return err
 		}
-		u := a.User
 		errs := map[string][]string{}
 		if in.FirstName != nil {
-			u.FirstName = strings.TrimSpace(*in.FirstName)
+			a.FirstName = strings.TrimSpace(*in.FirstName)
 		}
 		if in.LastName != nil {
-			u.LastName = strings.TrimSpace(*in.LastName)
+			a.LastName = strings.TrimSpace(*in.LastName)
 		}
-		s.applyBiology(&u, in.Sex, in.DateOfBirth, errs)
+		s.applyBiology(&a.User, in.Sex, in.DateOfBirth, errs)
 		if len(errs) > 0 {
 			return apperr.Validation(errs)
 		}
-		if err := tx.UpdateProfile(ctx, u); err != nil {
+		if err := tx.UpdateProfile(ctx, a); err != nil {
 			return asTaken(err)
 		}
-		out = u
+		out = a.User
 		return nil
 	})
 	if err == nil {

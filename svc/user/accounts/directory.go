@@ -44,13 +44,13 @@ func (s *Service) Contact(ctx context.Context, id int64) (userapi.Contact, error
 	if err != nil {
 		return userapi.Contact{}, err
 	}
-	return contactOf(a.User), nil
+	return contactOf(a), nil
 }
 
-func contactOf(u User) userapi.Contact {
+func contactOf(a Account) userapi.Contact {
 	return userapi.Contact{
-		UserID: u.ID, Email: u.Email, PhoneNumber: u.PhoneNumber, FirstName: u.FirstName,
-		LastName: u.LastName, Username: u.Username, Language: "vi",
+		UserID: a.ID, Email: a.Email, PhoneNumber: a.PhoneNumber, FirstName: a.FirstName,
+		LastName: a.LastName, Username: a.Username, PushToken: a.PushToken, Language: a.Language,
 	}
 }
 

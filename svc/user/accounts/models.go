@@ -39,12 +39,19 @@ type User struct {
 	// Sex is "M", "F" or null; DateOfBirth is YYYY-MM-DD or null.
 	Sex         *string `json:"sex"`
 	DateOfBirth *string `json:"date_of_birth"`
+	// EmailVerified: the owner followed a link sent to the address.
+	EmailVerified bool `json:"email_verified"`
+	// PendingEmail is the address waiting for its confirmation link.
+	PendingEmail *string `json:"pending_email"`
+	// Language of the messages the user gets: "vi" or "en".
+	Language string `json:"language"`
 }
 
 // Account is a user with what only this service sees.
 type Account struct {
 	User
-	PasswordHash string `json:"-"`
+	PasswordHash string  `json:"-"`
+	PushToken    *string `json:"-"`
 }
 
 // NewAccount is a row to insert.
@@ -113,6 +120,12 @@ type UpdateMeRequest struct {
 	// Sex and DateOfBirth: blank clears.
 	Sex         *string `json:"sex" validate:"omitempty,oneof=M F"`
 	DateOfBirth *string `json:"date_of_birth" validate:"omitempty,max=10"`
+	// Language of messages: "vi" or "en".
+	Language *string `json:"language" validate:"omitempty,oneof=vi en"`
+	// PushToken is the device push notifications go to; blank removes it.
+	PushToken *string `json:"push_token" validate:"omitempty,max=512"`
+	// CurrentPassword is required to change email or phone_number.
+	CurrentPassword *string `json:"current_password" validate:"omitempty,max=256"`
 
 	Role     json.RawMessage `json:"role"`
 	RoleName json.RawMessage `json:"role_name"`
@@ -167,6 +180,24 @@ type Detail struct {
 	Detail string `json:"detail"`
 }
 
+// DoctorListing is how any signed-in user sees a doctor: enough to book.
+type DoctorListing struct {
+	ID        int64  `json:"id"`
+	Name      string `json:"name"`
+	FirstName string `json:"first_name"`
+	LastName  string `json:"last_name"`
+}
+
+// PatientListing is how staff find a patient: enough to tell two apart.
+type PatientListing struct {
+	ID          int64   `json:"id"`
+	Username    string  `json:"username"`
+	FirstName   string  `json:"first_name"`
+	LastName    string  `json:"last_name"`
+	Sex         *string `json:"sex"`
+	DateOfBirth *string `json:"date_of_birth"`
+}
+
 // ListFilter selects users for the lists.
 type ListFilter struct {
 	Role     string
@@ -195,4 +226,33 @@ type ResetToken struct {
 	CreatedAt time.Time
 	ExpiresAt time.Time
 	Used      bool
+}
+
+// Email token purposes.
+const (
+	EmailVerify = "VERIFY" // confirms the address the account has
+	EmailChange = "CHANGE" // makes Email the account's address
+)
+
+// EmailToken is a stored link that confirms an address (its hash).
+type EmailToken struct {
+	ID        int64
+	Hash      string
+	UserID    int64
+	Email     string
+	Purpose   string
+	CreatedAt time.Time
+	ExpiresAt time.Time
+	Used      bool
+}
+
+// EmailConfirmRequest is the body of email/confirm/.
+type EmailConfirmRequest struct {
+	Token string `json:"token" validate:"required,max=200"`
+}
+
+// EmailConfirmed answers a confirmed link.
+type EmailConfirmed struct {
+	Detail string `json:"detail"`
+	Email  string `json:"email"`
 }

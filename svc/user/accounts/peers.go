@@ -3,6 +3,7 @@ package accounts
 import (
 	"net/url"
 	"strconv"
+	"time"
 
 	"hospital/lib/notificationapi"
 	"hospital/lib/outbox"
@@ -12,19 +13,64 @@ import (
 // an outbox message written with the change that causes it, under a key
 // derived from that change so a replay is harmless.
 
-func (s *Service) registeredMessage(u User) outbox.Message {
-	return notificationapi.Message("user-registered:"+strconv.FormatInt(u.ID, 10), notificationapi.SendRequest{
+//
+// Messages carrying a link with a token are Sensitive: the notification
+// service delivers them but never stores or shows their content.
+
+// Pages the links in emails open, served by this service through the gateway.
+const (
+	EmailConfirmPagePath = "/api/v1/users/email/confirm/page/"
+	ResetPagePath        = "/api/v1/users/password/reset/page/"
+)
+
+func (s *Service) link(path, rawToken string) string {
+	return s.opts.PublicBaseURL + path + "?token=" + url.QueryEscape(rawToken)
+}
+
+func id(n int64) string { return strconv.FormatInt(n, 10) }
+
+func (s *Service) registeredMessage(u User, rawToken string) outbox.Message {
+	return notificationapi.Message("user-registered:"+id(u.ID), notificationapi.SendRequest{
 		NotificationType: notificationapi.UserRegistered, RecipientID: u.ID, Channel: notificationapi.ChannelEmail,
-		Data: map[string]string{"user_name": u.Username, "confirmation_link": s.opts.PublicBaseURL + "/login"},
+		Data:      map[string]string{"user_name": u.Username, "confirmation_link": s.link(EmailConfirmPagePath, rawToken)},
+		Sensitive: true,
 	})
 }
 
 func (s *Service) resetMessage(u User, resetID int64, rawToken string) outbox.Message {
-	return notificationapi.Message("password-reset:"+strconv.FormatInt(resetID, 10), notificationapi.SendRequest{
+	return notificationapi.Message("password-reset:"+id(resetID), notificationapi.SendRequest{
 		NotificationType: notificationapi.PasswordResetRequested, RecipientID: u.ID, Channel: notificationapi.ChannelEmail,
+		Data:      map[string]string{"user_name": u.Username, "reset_link": s.link(ResetPagePath, rawToken)},
+		Sensitive: true,
+	})
+}
+
+// emailChangeRequestedMessage goes to the new address (data new_email),
+// with the link that makes it the account's.
+func (s *Service) emailChangeRequestedMessage(u User, address string, tokenID int64, rawToken string) outbox.Message {
+	return notificationapi.Message("email-change-requested:"+id(tokenID), notificationapi.SendRequest{
+		NotificationType: notificationapi.EmailChangeRequested, RecipientID: u.ID, Channel: notificationapi.ChannelEmail,
 		Data: map[string]string{
-			"user_name":  u.Username,
-			"reset_link": s.opts.PublicBaseURL + "/reset-password?token=" + url.QueryEscape(rawToken),
+			"user_name": u.Username, "new_email": address, "confirmation_link": s.link(EmailConfirmPagePath, rawToken),
 		},
+		Sensitive: true,
+	})
+}
+
+// emailChangedMessage tells the old address (data old_email) that the
+// account's address is now new_email.
+func (s *Service) emailChangedMessage(u User, old string, tokenID int64) outbox.Message {
+	return notificationapi.Message("email-changed:"+id(tokenID), notificationapi.SendRequest{
+		NotificationType: notificationapi.EmailChanged, RecipientID: u.ID, Channel: notificationapi.ChannelEmail,
+		Data: map[string]string{"user_name": u.Username, "new_email": u.Email, "old_email": old},
+	})
+}
+
+// passwordChangedMessage tells the owner their password changed (by them,
+// or through a reset link), so a takeover does not go unnoticed.
+func (s *Service) passwordChangedMessage(u User, at time.Time) outbox.Message {
+	return notificationapi.Message("password-changed:"+id(u.ID)+":"+strconv.FormatInt(at.UnixMilli(), 10), notificationapi.SendRequest{
+		NotificationType: notificationapi.PasswordChanged, RecipientID: u.ID, Channel: notificationapi.ChannelEmail,
+		Data: map[string]string{"user_name": u.Username},
 	})
 }

@@ -16,6 +16,7 @@ type Store interface {
 	Users
 	Sessions
 	Resets
+	EmailTokens
 	LoginFailures
 	Outbox
 	RevocationLog
@@ -43,8 +44,9 @@ type Users interface {
 	ListUsers(ctx context.Context, f ListFilter) ([]User, int, error)
 	SetPassword(ctx context.Context, userID int64, hash string) error
 	SetActive(ctx context.Context, userID int64, active bool) error
-	// UpdateProfile writes the user's editable fields; ErrTaken as InsertUser.
-	UpdateProfile(ctx context.Context, u User) error
+	// UpdateProfile writes the account's editable fields (not the password,
+	// role or activity); a *TakenError as InsertUser.
+	UpdateProfile(ctx context.Context, a Account) error
 	// CountWithRoleLocked counts the users of role, holding the role row's
 	// lock until the transaction ends (the bootstrap admin check).
 	CountWithRoleLocked(ctx context.Context, role string) (int, error)
@@ -66,6 +68,13 @@ type Resets interface {
 	ResetByHash(ctx context.Context, hash string, forUpdate bool) (ResetToken, error)
 	// ConsumeResets spends every unused token of the user.
 	ConsumeResets(ctx context.Context, userID int64, at time.Time) error
+}
+
+// EmailTokens are the links that confirm an email address.
+type EmailTokens interface {
+	InsertEmailToken(ctx context.Context, t EmailToken) (int64, error)
+	EmailTokenByHashForUpdate(ctx context.Context, hash string) (EmailToken, error)
+	UseEmailToken(ctx context.Context, id int64, at time.Time) error
 }
 
 // LoginFailures count failed sign-ins.

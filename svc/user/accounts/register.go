@@ -157,7 +157,11 @@ func (s *Service) createUser(ctx context.Context, in RegisterRequest, role, scop
 			return err
 		}
 		out = a.User
-		if err := tx.Enqueue(ctx, s.registeredMessage(out)); err != nil {
+		_, raw, err := s.newEmailToken(ctx, tx, out.ID, out.Email, EmailVerify)
+		if err != nil {
+			return err
+		}
+		if err := tx.Enqueue(ctx, s.registeredMessage(out, raw)); err != nil {
 			return err
 		}
 		if idemKey != "" {

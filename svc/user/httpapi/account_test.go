@@ -34,10 +34,10 @@ func TestMe(t *testing.T) {
 
 	var upd accounts.User
 	e.call("PUT", httpapi.PathMe, tok, obj{
-		"first_name": "  Văn N ", "email": "n.trinh@Mail.Example", "phone_number": "(090) 111-2222",
+		"first_name": "  Văn N ", "phone_number": "(090) 111-2222", "current_password": goodPassword,
 		"profile_picture_url": "https://cdn.example/p/1.png",
 	}).want(http.StatusOK).decode(&upd)
-	if upd.FirstName != "Văn N" || upd.Email != "n.trinh@mail.example" || upd.LastName != u.LastName ||
+	if upd.FirstName != "Văn N" || upd.Email != u.Email || upd.LastName != u.LastName ||
 		upd.PhoneNumber == nil || *upd.PhoneNumber != "0901112222" ||
 		upd.ProfilePictureURL == nil || *upd.ProfilePictureURL != "https://cdn.example/p/1.png" {
 		t.Fatalf("update gave %+v", upd)
@@ -50,14 +50,21 @@ func TestMe(t *testing.T) {
 	} {
 		e.call("PUT", httpapi.PathMe, tok, obj{field: v, "first_name": "Changed"}).fieldError(field)
 	}
+	withPassword := func(field string, v any) obj { return obj{field: v, "current_password": goodPassword} }
 	e.call("PUT", httpapi.PathMe, tok, obj{"id": 1}).fieldError("id")
-	e.call("PUT", httpapi.PathMe, tok, obj{"email": "taken@example.com"}).fieldError("email")
+	e.call("PUT", httpapi.PathMe, tok, withPassword("email", "taken@example.com")).fieldError("email")
 	e.call("PUT", httpapi.PathMe, tok, obj{"email": ""}).fieldError("email")
 	e.call("PUT", httpapi.PathMe, tok, obj{"email": "nope"}).fieldError("email")
 	e.call("PUT", httpapi.PathMe, tok, obj{"profile_picture_url": "javascript:alert(1)"}).fieldError("profile_picture_url")
-	e.call("PUT", httpapi.PathMe, tok, obj{"phone_number": "12"}).fieldError("phone_number")
+	e.call("PUT", httpapi.PathMe, tok, withPassword("phone_number", "12")).fieldError("phone_number")
 	e.call("PUT", httpapi.PathMe, tok, obj{"last_name": strings.Repeat("x", 151)}).fieldError("last_name")
 	e.call("PUT", httpapi.PathMe, tok, `{"first_name": 7}`).fieldError("first_name")
+	e.call("PUT", httpapi.PathMe, tok, obj{"language": "fr"}).fieldError("language")
+	e.call("PUT", httpapi.PathMe, tok, obj{"push_token": strings.Repeat("p", 513)}).fieldError("push_token")
+	// A stolen session is not enough to take the contact details over.
+	e.call("PUT", httpapi.PathMe, tok, obj{"phone_number": "0909999999"}).fieldError("current_password")
+	e.call("PUT", httpapi.PathMe, tok, obj{"email": "thief@example.com"}).fieldError("current_password")
+	e.call("PUT", httpapi.PathMe, tok, obj{"email": "thief@example.com", "current_password": "Guess-Guess-1"}).fieldError("current_password")
 
 	var after accounts.User
 	e.call("GET", httpapi.PathMe, tok, nil).want(http.StatusOK).decode(&after)
@@ -71,7 +78,8 @@ func TestMe(t *testing.T) {
 	}
 
 	// Blank clears the optional fields.
-	e.call("PUT", httpapi.PathMe, tok, obj{"phone_number": "", "profile_picture_url": ""}).want(http.StatusOK).decode(&after)
+	e.call("PUT", httpapi.PathMe, tok, obj{"phone_number": "", "profile_picture_url": "", "current_password": goodPassword}).
+		want(http.StatusOK).decode(&after)
 	if after.PhoneNumber != nil || after.ProfilePictureURL != nil {
 		t.Fatalf("blank did not clear: %+v", after)
 	}
@@ -178,7 +186,7 @@ func resetTokenFromOutbox(t *testing.T, e *env, resetID int64, u accounts.User) 
 		t.Fatal(err)
 	}
 	link, err := url.Parse(body.Data["reset_link"])
-	if err != nil || link.Scheme+"://"+link.Host+link.Path != testBaseURL+"/reset-password" {
+	if err != nil || link.Scheme+"://"+link.Host+link.Path != testBaseURL+"/api/v1/users/password/reset/page/" {
 		t.Fatalf("reset link %q", body.Data["reset_link"])
 	}
 	token := link.Query().Get("token")
@@ -186,7 +194,7 @@ func resetTokenFromOutbox(t *testing.T, e *env, resetID int64, u accounts.User) 
 		t.Fatalf("reset token %q too short", token)
 	}
 	assertJSON(t, msg.Body, `{"notification_type":"PASSWORD_RESET_REQUESTED","recipient_id":`+itoa(u.ID)+
-		`,"channel":"EMAIL","data":{"user_name":"`+u.Username+`","reset_link":"`+body.Data["reset_link"]+`"}}`)
+		`,"channel":"EMAIL","data":{"user_name":"`+u.Username+`","reset_link":"`+body.Data["reset_link"]+`"},"sensitive":true}`)
 	return token
 }
 

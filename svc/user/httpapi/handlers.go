@@ -139,6 +139,19 @@ func (h handlers) confirmReset(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
+func (h handlers) confirmEmail(w http.ResponseWriter, r *http.Request) error {
+	var in accounts.EmailConfirmRequest
+	if err := httpx.Decode(r, &in); err != nil {
+		return err
+	}
+	out, err := h.svc.ConfirmEmail(r.Context(), in.Token)
+	if err != nil {
+		return err
+	}
+	httpx.WriteJSON(w, http.StatusOK, out)
+	return nil
+}
+
 func (h handlers) jwks(w http.ResponseWriter, _ *http.Request) error {
 	w.Header().Set("Cache-Control", "public, max-age=300")
 	httpx.WriteJSON(w, http.StatusOK, h.svc.JWKS())

@@ -31,8 +31,8 @@ func TestRegisterCreatesPatient(t *testing.T) {
 		keys = append(keys, k)
 	}
 	slices.Sort(keys)
-	want := []string{"date_joined", "date_of_birth", "email", "first_name", "id", "is_active", "is_staff", "last_name",
-		"phone_number", "profile_picture_url", "role", "sex", "username"}
+	want := []string{"date_joined", "date_of_birth", "email", "email_verified", "first_name", "id", "is_active", "is_staff",
+		"language", "last_name", "pending_email", "phone_number", "profile_picture_url", "role", "sex", "username"}
 	if !slices.Equal(keys, want) {
 		t.Fatalf("user JSON has fields %v, want %v", keys, want)
 	}
@@ -69,8 +69,12 @@ func TestRegisterCreatesPatient(t *testing.T) {
 	if msg.Service != "notification" || msg.Path != "/api/v1/notifications/send/" || msg.Status != outbox.StatusPending {
 		t.Fatalf("outbox message %+v", msg)
 	}
+	link := confirmationLink(t, e, "user-registered:"+itoa(u.ID))
 	assertJSON(t, msg.Body, `{"notification_type":"USER_REGISTERED","recipient_id":`+itoa(u.ID)+
-		`,"channel":"EMAIL","data":{"user_name":"nguyenvana","confirmation_link":"https://hospital.example/login"}}`)
+		`,"channel":"EMAIL","data":{"user_name":"nguyenvana","confirmation_link":"`+link+`"},"sensitive":true}`)
+	if u.EmailVerified || u.Language != "vi" || u.PendingEmail != nil {
+		t.Fatalf("new account %+v", u)
+	}
 	if e.kicks.Load() == 0 {
 		t.Fatal("the outbox dispatcher was not kicked after the commit")
 	}

@@ -24,6 +24,9 @@ const (
 	PathPasswordChg   = "/api/v1/users/password/change/"
 	PathPasswordReset = "/api/v1/users/password/reset/"
 	PathResetConfirm  = "/api/v1/users/password/reset/confirm/"
+	PathResetPage     = accounts.ResetPagePath
+	PathEmailConfirm  = "/api/v1/users/email/confirm/"
+	PathEmailPage     = accounts.EmailConfirmPagePath
 	PathJWKS          = svcclient.JWKSPath
 	PathServiceToken  = svcclient.ServiceTokenPath
 	PathAdminUsers    = "/api/v1/admin/users/"
@@ -75,6 +78,13 @@ func Routes(svc *accounts.Service) []api.Route {
 			Handler: h.resetPassword, Request: accounts.PasswordResetRequest{}, Response: accounts.Detail{}},
 		{Method: post, Path: PathResetConfirm, Summary: "Set a new password with a reset token; ends every session.", Access: api.Public(),
 			Handler: h.confirmReset, Request: accounts.PasswordResetConfirmRequest{}, Response: accounts.Detail{}},
+
+		{Method: get, Path: PathResetPage, Summary: "The page a reset link opens: sets the new password (HTML).", Access: api.Public(),
+			Handler: resetPage.serve, Query: []api.Param{{Name: "token", Description: "The reset token (read by the page's script)."}}},
+		{Method: post, Path: PathEmailConfirm, Summary: "Confirm an email address with the token of its link.", Access: api.Public(),
+			Handler: h.confirmEmail, Request: accounts.EmailConfirmRequest{}, Response: accounts.EmailConfirmed{}},
+		{Method: get, Path: PathEmailPage, Summary: "The page a confirmation link opens: confirms the address (HTML).", Access: api.Public(),
+			Handler: confirmEmailPage.serve, Query: []api.Param{{Name: "token", Description: "The confirmation token (read by the page's script)."}}},
 
 		{Method: get, Path: PathAdminUsers, Summary: "List users.", Access: api.Roles(auth.RoleAdmin),
 			Handler: h.adminListUsers, Response: userPage{}, Query: listParams},

@@ -14,7 +14,8 @@ import (
 )
 
 const userColumns = `u.id, u.username, u.password, u.email, u.phone_number, u.first_name, u.last_name,
-	r.name, u.is_active, u.is_staff, u.date_joined, u.profile_picture_url, u.sex, u.date_of_birth`
+	r.name, u.is_active, u.is_staff, u.date_joined, u.profile_picture_url, u.sex, u.date_of_birth,
+	u.email_verified, u.pending_email, u.language, u.push_token`
 
 const userFrom = ` FROM users u JOIN roles r ON r.id = u.role_id`
 
@@ -23,29 +24,30 @@ type scanner interface{ Scan(dest ...any) error }
 func scanAccount(s scanner) (accounts.Account, error) {
 	var (
 		a               accounts.Account
-		phone, pic, sex sql.NullString
-		born            sql.NullTime
+		phone, pic, sex, pending, push sql.NullString
+		born                         sql.NullTime
 	)
 	err := s.Scan(&a.ID, &a.Username, &a.PasswordHash, &a.Email, &phone, &a.FirstName, &a.LastName,
-		&a.Role, &a.IsActive, &a.IsStaff, &a.DateJoined, &pic, &sex, &born)
+		&a.Role, &a.IsActive, &a.IsStaff, &a.DateJoined, &pic, &sex, &born,
+		&a.EmailVerified, &pending, &a.Language, &push)
 	if err != nil {
 		return a, notFound(err)
 	}
-	if phone.Valid {
-		a.PhoneNumber = &phone.String
-	}
-	if pic.Valid {
-		a.ProfilePictureURL = &pic.String
-	}
-	if sex.Valid {
-		a.Sex = &sex.String
-	}
+	a.PhoneNumber, a.ProfilePictureURL = nullable(phone), nullable(pic)
+	a.Sex, a.PendingEmail, a.PushToken = nullable(sex), nullable(pending), nullable(push)
 	if born.Valid {
 		d := born.Time.Format(time.DateOnly)
 		a.DateOfBirth = &d
 	}
 	a.DateJoined = a.DateJoined.UTC()
 	return a, nil
+}
+
+func nullable(v sql.NullString) *string {
+	if !v.Valid {
+		return nil
+	}
+	return &v.String
 }
 
 func (s *Store) account(ctx context.Context, where string, arg any) (accounts.Account, error) {
@@ -207,11 +209,14 @@ func (s *Store) SetActive(ctx context.Context, userID int64, active bool) error 
 	return exec(ctx, s.q(), "set is_active", `UPDATE users SET is_active = ? WHERE id = ?`, active, userID)
 }
 
-// UpdateProfile implements accounts.Users.
-func (s *Store) UpdateProfile(ctx context.Context, u accounts.User) error {
+// UpdateProfile implements accounts.Users: every field but the password,
+// role, activity and the dates.
+func (s *Store) UpdateProfile(ctx context.Context, a accounts.Account) error {
 	_, err := s.q().ExecContext(ctx, `UPDATE users SET email = ?, first_name = ?, last_name = ?, phone_number = ?,
-		profile_picture_url = ?, sex = ?, date_of_birth = ? WHERE id = ?`,
-		u.Email, u.FirstName, u.LastName, u.PhoneNumber, u.ProfilePictureURL, u.Sex, u.DateOfBirth, u.ID)
+		profile_picture_url = ?, sex = ?, date_of_birth = ?, email_verified = ?, pending_email = ?, language = ?,
+		push_token = ? WHERE id = ?`,
+		a.Email, a.FirstName, a.LastName, a.PhoneNumber, a.ProfilePictureURL, a.Sex, a.DateOfBirth,
+		a.EmailVerified, a.PendingEmail, a.Language, a.PushToken, a.ID)
 	if err != nil {
 		return taken(err, "update profile")
 	}
