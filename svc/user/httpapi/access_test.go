@@ -37,6 +37,8 @@ var accessPolicy = map[string][]string{
 	"GET /api/v1/users/password/reset/page/":     {"anon", "*"},
 	"POST /api/v1/users/email/confirm/":          {"anon", "*"},
 	"GET /api/v1/users/email/confirm/page/":      {"anon", "*"},
+	"GET /api/v1/users/doctors/":                 {"users"},
+	"GET /api/v1/users/patients/":                {"DOCTOR", "NURSE", "ADMIN", "PHARMACIST", "LAB_TECHNICIAN"},
 	"GET /api/v1/admin/users/":                   {"ADMIN"},
 	"POST /api/v1/admin/users/":                  {"ADMIN"},
 	"GET /api/v1/admin/users/{}/":                {"ADMIN", "svc:appointment"},

@@ -29,6 +29,8 @@ const (
 	PathEmailPage     = accounts.EmailConfirmPagePath
 	PathJWKS          = svcclient.JWKSPath
 	PathServiceToken  = svcclient.ServiceTokenPath
+	PathDoctors       = "/api/v1/users/doctors/"
+	PathPatients      = "/api/v1/users/patients/"
 	PathAdminUsers    = "/api/v1/admin/users/"
 	pathAdminUser     = PathAdminUsers + "{user_id:[0-9]+}/"
 	// PathInternalUsers are the lib/userapi endpoints.
@@ -86,6 +88,14 @@ func Routes(svc *accounts.Service) []api.Route {
 		{Method: get, Path: PathEmailPage, Summary: "The page a confirmation link opens: confirms the address (HTML).", Access: api.Public(),
 			Handler: confirmEmailPage.serve, Query: []api.Param{{Name: "token", Description: "The confirmation token (read by the page's script)."}}},
 
+		{Method: get, Path: PathDoctors, Summary: "The active doctors (id and name), to book one.", Access: api.AnyUser(),
+			Handler: h.doctors, Response: doctorPage{}, Query: append([]api.Param{
+				{Name: "search", Description: "Part of the doctor's name."}}, api.PageParams...)},
+		{Method: get, Path: PathPatients, Summary: "Find active patients by name, username or email.",
+			Access:  api.Roles(auth.RoleDoctor, auth.RoleNurse, auth.RoleAdmin, auth.RolePharmacist, auth.RoleLabTechnician),
+			Handler: h.patients, Response: patientPage{}, Query: append([]api.Param{
+				{Name: "search", Required: true, Description: "At least 2 characters of the name, username or email."}}, api.PageParams...)},
+
 		{Method: get, Path: PathAdminUsers, Summary: "List users.", Access: api.Roles(auth.RoleAdmin),
 			Handler: h.adminListUsers, Response: userPage{}, Query: listParams},
 		{Method: post, Path: PathAdminUsers, Summary: "Create an account of any role.", Access: api.Roles(auth.RoleAdmin),
@@ -113,6 +123,21 @@ func Routes(svc *accounts.Service) []api.Route {
 		{Method: get, Path: pathInternalUser + "contact-info/", Summary: "How to reach a user (lib/userapi).", Access: api.Services(contactReaders...),
 			Handler: h.internalContact, Response: userapi.Contact{}},
 	}
+}
+
+// doctorPage and patientPage document the lists.
+type doctorPage struct {
+	Count    int                      `json:"count"`
+	Next     *string                  `json:"next"`
+	Previous *string                  `json:"previous"`
+	Results  []accounts.DoctorListing `json:"results"`
+}
+
+type patientPage struct {
+	Count    int                       `json:"count"`
+	Next     *string                   `json:"next"`
+	Previous *string                   `json:"previous"`
+	Results  []accounts.PatientListing `json:"results"`
 }
 
 // summaryPage documents a page of user summaries.

@@ -23,9 +23,9 @@ type scanner interface{ Scan(dest ...any) error }
 
 func scanAccount(s scanner) (accounts.Account, error) {
 	var (
-		a               accounts.Account
+		a                              accounts.Account
 		phone, pic, sex, pending, push sql.NullString
-		born                         sql.NullTime
+		born                           sql.NullTime
 	)
 	err := s.Scan(&a.ID, &a.Username, &a.PasswordHash, &a.Email, &phone, &a.FirstName, &a.LastName,
 		&a.Role, &a.IsActive, &a.IsStaff, &a.DateJoined, &pic, &sex, &born,
