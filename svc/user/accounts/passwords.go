@@ -35,15 +35,17 @@ func (s *Service) ChangePassword(ctx context.Context, in PasswordChangeRequest) 
 	if err != nil {
 		return err
 	}
+	s.opts.Kick()
 	s.revoked(ctx)
 	s.log.InfoContext(ctx, "password changed; sessions revoked", "account_id", a.ID)
 	return nil
 }
 
-// replacePassword stores a new hash and ends every token and session of the
-// user from before it.
+// replacePassword stores a new hash, ends every token and session of the
+// user from before it, and tells the owner (in case it was not them).
 func (s *Service) replacePassword(ctx context.Context, tx Store, userID int64, hash string) error {
-	if _, err := tx.UserByIDForUpdate(ctx, userID); err != nil {
+	a, err := tx.UserByIDForUpdate(ctx, userID)
+	if err != nil {
 		return err
 	}
 	if err := tx.SetPassword(ctx, userID, hash); err != nil {
@@ -52,7 +54,10 @@ func (s *Service) replacePassword(ctx context.Context, tx Store, userID int64, h
 	if err := tx.RevokeUserSessions(ctx, userID, s.now()); err != nil {
 		return err
 	}
-	return revokeUserIn(ctx, tx, userID)
+	if err := revokeUserIn(ctx, tx, userID); err != nil {
+		return err
+	}
+	return tx.Enqueue(ctx, s.passwordChangedMessage(a.User, revocationTime()))
 }
 
 // ResetSentMessage is the answer to every reset request.
@@ -133,6 +138,7 @@ func (s *Service) ConfirmPasswordReset(ctx context.Context, in PasswordResetConf
 	if err != nil {
 		return err
 	}
+	s.opts.Kick()
 	s.revoked(ctx)
 	s.log.InfoContext(ctx, "password reset completed; sessions revoked", "account_id", a.ID)
 	return nil

@@ -105,6 +105,11 @@ func TestPasswordChange(t *testing.T) {
 	// Every session from before the change is over.
 	e.call("POST", httpapi.PathRefresh, "", obj{"refresh_token": pair.RefreshToken}).problem(http.StatusUnauthorized)
 	e.call("POST", httpapi.PathRefresh, "", obj{"refresh_token": other.RefreshToken}).problem(http.StatusUnauthorized)
+	// The owner is told, in case it was not them.
+	if n := e.count(`SELECT COUNT(*) FROM outbox_messages WHERE idempotency_key LIKE 'password-changed:%'
+		AND body LIKE '%"PASSWORD_CHANGED"%'`); n != 1 {
+		t.Fatalf("%d PASSWORD_CHANGED notices after one change", n)
+	}
 	assertNotLogged(t, newPassword, goodPassword)
 }
 
@@ -145,6 +150,9 @@ func TestPasswordReset(t *testing.T) {
 	e.call("POST", httpapi.PathLogin, "", obj{"username": "maivanp", "password": goodPassword}).problem(http.StatusUnauthorized)
 	e.login("maivanp", newPassword)
 	e.call("POST", httpapi.PathRefresh, "", obj{"refresh_token": session.RefreshToken}).problem(http.StatusUnauthorized)
+	if n := e.count(`SELECT COUNT(*) FROM outbox_messages WHERE idempotency_key LIKE ?`, "password-changed:"+itoa(u.ID)+":%"); n != 1 {
+		t.Fatalf("%d PASSWORD_CHANGED notices after a reset", n)
+	}
 
 	// A link is good for one hour.
 	e.call("POST", httpapi.PathPasswordReset, "", obj{"email": "maivanp@example.com"}).want(http.StatusOK)
