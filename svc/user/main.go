@@ -72,7 +72,7 @@ func run() error {
 
 	svc := accounts.New(st, accounts.Options{
 		Signer: signer, ServiceClients: clients, PublicBaseURL: cfg.PublicBaseURL,
-		AccessTTL: cfg.AccessTokenTTL, RefreshTTL: cfg.RefreshTokenTTL,
+		AccessTTL: cfg.AccessTokenTTL, RefreshTTL: cfg.RefreshTokenTTL, Throttle: cfg.Throttle(),
 		Kick: dispatcher.Kick, Logger: s.Log,
 		Publisher: auth.NewRevocationPublisher(s.Consul, ""), Revocations: revocations,
 	})

@@ -139,5 +139,5 @@ func (s *Service) SetActive(ctx context.Context, id int64, active bool) (User, e
 // expired a day ago, and stale login-failure counters.
 func (s *Service) Cleanup(ctx context.Context) error {
 	now := s.now()
-	return s.store.Cleanup(ctx, now.Add(-24*time.Hour), now.Add(-s.opts.Lockout.Window), now)
+	return s.store.Cleanup(ctx, now.Add(-24*time.Hour), now.Add(-s.opts.Throttle.Lock), now)
 }

@@ -24,6 +24,20 @@ type Config struct {
 	BootstrapAdminEmail    string        `env:"BOOTSTRAP_ADMIN_EMAIL"`
 	AccessTokenTTL         time.Duration `env:"ACCESS_TOKEN_TTL" envDefault:"15m"`
 	RefreshTokenTTL        time.Duration `env:"REFRESH_TOKEN_TTL" envDefault:"168h"`
+	// Sign-in throttling (see Throttle).
+	LoginPairMaxFailures   int           `env:"LOGIN_PAIR_MAX_FAILURES" envDefault:"5"`
+	LoginClientMaxFailures int           `env:"LOGIN_CLIENT_MAX_FAILURES" envDefault:"50"`
+	LoginAccountDelayAfter int           `env:"LOGIN_ACCOUNT_DELAY_AFTER" envDefault:"10"`
+	LoginAccountDelayMax   time.Duration `env:"LOGIN_ACCOUNT_DELAY_MAX" envDefault:"5m"`
+	LoginLock              time.Duration `env:"LOGIN_LOCK" envDefault:"15m"`
+}
+
+// Throttle is the sign-in throttle the settings describe.
+func (c Config) Throttle() Throttle {
+	return Throttle{
+		PairMaxFailures: c.LoginPairMaxFailures, ClientMaxFailures: c.LoginClientMaxFailures,
+		AccountDelayAfter: c.LoginAccountDelayAfter, AccountDelayMax: c.LoginAccountDelayMax, Lock: c.LoginLock,
+	}
 }
 
 // Validate refuses settings the service cannot run with.
@@ -37,6 +51,14 @@ func (c Config) Validate() error {
 	}
 	if u, err := url.Parse(c.PublicBaseURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		errs = append(errs, fmt.Errorf("PUBLIC_BASE_URL %q: want an absolute http(s) URL", c.PublicBaseURL))
+	}
+	t := c.Throttle()
+	if t.PairMaxFailures < 1 || t.ClientMaxFailures < t.PairMaxFailures || t.AccountDelayAfter <= t.PairMaxFailures {
+		errs = append(errs, errors.New("LOGIN_*: want 1 <= LOGIN_PAIR_MAX_FAILURES <= LOGIN_CLIENT_MAX_FAILURES and "+
+			"LOGIN_ACCOUNT_DELAY_AFTER > LOGIN_PAIR_MAX_FAILURES (one client alone must not slow the owner)"))
+	}
+	if t.AccountDelayMax < time.Second || t.Lock < time.Minute {
+		errs = append(errs, errors.New("LOGIN_ACCOUNT_DELAY_MAX must be at least 1s and LOGIN_LOCK at least 1m"))
 	}
 	if _, err := ParseServiceClients(c.ServiceClients); err != nil {
 		errs = append(errs, err)

@@ -4,74 +4,34 @@ import (
 	"context"
 	"errors"
 	"strings"
-	"time"
 )
 
 // Login checks credentials and starts a session (a refresh-token family).
-// Failed attempts are counted per username before the password is even
-// checked, so parallel guesses cannot exceed the limit.
+// The attempt is counted before the password is checked (Throttle).
 func (s *Service) Login(ctx context.Context, in LoginRequest) (TokenPair, error) {
 	username := strings.TrimSpace(in.Username)
-	key := strings.ToLower(username)
-	lo := s.opts.Lockout
-
-	var retryAfter time.Duration
-	err := s.store.InTx(ctx, func(tx Store) error {
-		now := s.now()
-		f, err := tx.LockFailures(ctx, key, now)
-		if err != nil {
-			return err
-		}
-		if f.LockedUntil != nil {
-			if now.Before(*f.LockedUntil) {
-				retryAfter = f.LockedUntil.Sub(now)
-				return nil
-			}
-			f = Failures{WindowStart: now} // the lock is over: start afresh
-		}
-		if now.Sub(f.WindowStart) >= lo.Window {
-			f.Failures, f.WindowStart = 0, now
-		}
-		if f.Failures >= lo.MaxFailures {
-			until := now.Add(lo.Duration)
-			f.LockedUntil, retryAfter = &until, lo.Duration
-			return tx.SaveFailures(ctx, key, f)
-		}
-		f.Failures++ // counts as a failure until the password proves right
-		return tx.SaveFailures(ctx, key, f)
-	})
+	at, err := s.begin(ctx, accountKey(username))
 	if err != nil {
 		return TokenPair{}, err
 	}
-	if retryAfter > 0 {
-		return TokenPair{}, lockedError(retryAfter)
-	}
-
 	a, err := s.store.UserByUsername(ctx, username)
 	if err != nil && !errors.Is(err, ErrNotFound) {
 		return TokenPair{}, err
+	}
+	if at.engaged && a.ID != 0 {
+		s.accountLocked(ctx, a.User)
 	}
 	ok, rehash, err := s.hasher.Check(ctx, in.Password, a.PasswordHash)
 	if err != nil {
 		return TokenPair{}, err
 	}
 	if !ok || !a.IsActive {
-		locked, err := s.store.LockIfOver(ctx, key, lo.MaxFailures, s.now().Add(lo.Duration))
-		if err != nil {
-			return TokenPair{}, err
-		}
-		var who []any // unknown usernames are not logged: they may be mistyped passwords
-		if a.ID != 0 {
-			who = []any{"account_id", a.ID}
-		}
-		if locked {
-			s.log.WarnContext(ctx, "login locked after repeated failures", append(who, "locked_for", lo.Duration.String())...)
-		} else {
-			s.log.InfoContext(ctx, "login failed", who...)
+		if a.ID != 0 { // unknown usernames are not logged: they may be mistyped passwords
+			s.log.InfoContext(ctx, "login failed", "account_id", a.ID)
 		}
 		return TokenPair{}, errBadCredentials
 	}
-	if err := s.store.ClearFailures(ctx, key); err != nil {
+	if err := s.succeeded(ctx, at); err != nil {
 		return TokenPair{}, err
 	}
 	if rehash {
@@ -98,6 +58,39 @@ func (s *Service) Login(ctx context.Context, in LoginRequest) (TokenPair, error)
 	return pair, nil
 }
 
+// accountLocked tells the owner that sign-ins to their account are being
+// slowed after many failures, once per wave of failures.
+func (s *Service) accountLocked(ctx context.Context, u User) {
+	msg := s.accountLockedMessage(u, s.now())
+	if err := s.store.InTx(ctx, func(tx Store) error { return tx.Enqueue(ctx, msg) }); err != nil {
+		s.log.ErrorContext(ctx, "account-locked notice not queued", "account_id", u.ID, "err", err.Error())
+		return
+	}
+	s.opts.Kick()
+	s.log.WarnContext(ctx, "sign-ins to the account slowed after repeated failures; owner told", "account_id", u.ID)
+}
+
+// Unlock clears every failed-sign-in counter of the account (ADMIN), so
+// its owner can sign in at once.
+func (s *Service) Unlock(ctx context.Context, id int64) (User, error) {
+	admin, err := s.requireAdmin(ctx)
+	if err != nil {
+		return User{}, err
+	}
+	a, err := s.store.UserByID(ctx, id)
+	if errors.Is(err, ErrNotFound) {
+		return User{}, errUserNotFound
+	}
+	if err != nil {
+		return User{}, err
+	}
+	if err := s.store.ClearAccount(ctx, accountKey(a.Username)); err != nil {
+		return User{}, err
+	}
+	s.log.InfoContext(ctx, "sign-in counters cleared by admin", "account_id", id, "admin_id", admin.ID)
+	return a.User, nil
+}
+
 // rehash replaces a hash with outdated parameters. The login goes on if it
 // fails (the password was right), but the failure is logged: the account
 // keeps its weaker hash until a later login succeeds in replacing it.
@@ -110,3 +103,7 @@ func (s *Service) rehash(ctx context.Context, userID int64, password string) {
 		s.log.ErrorContext(ctx, "password rehash failed; the old hash stays", "account_id", userID, "err", err.Error())
 	}
 }
+
+// serviceAccount is how service credentials are counted (no username has
+// a colon, so the two cannot meet).
+func serviceAccount(name string) string { return "svc:" + name }

@@ -133,7 +133,7 @@ func (s *Service) ConfirmPasswordReset(ctx context.Context, in PasswordResetConf
 		if err := tx.ConsumeResets(ctx, a.ID, s.now()); err != nil {
 			return err
 		}
-		return tx.ClearFailures(ctx, strings.ToLower(a.Username))
+		return tx.ClearAccount(ctx, accountKey(a.Username))
 	})
 	if err != nil {
 		return err

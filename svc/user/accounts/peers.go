@@ -74,3 +74,12 @@ func (s *Service) passwordChangedMessage(u User, at time.Time) outbox.Message {
 		Data: map[string]string{"user_name": u.Username},
 	})
 }
+
+// accountLockedMessage tells the owner sign-ins are slowed after repeated
+// failures (someone may be guessing their password). One per minute at most.
+func (s *Service) accountLockedMessage(u User, at time.Time) outbox.Message {
+	return notificationapi.Message("account-locked:"+id(u.ID)+":"+strconv.FormatInt(at.Unix()/60, 10), notificationapi.SendRequest{
+		NotificationType: notificationapi.AccountLocked, RecipientID: u.ID, Channel: notificationapi.ChannelEmail,
+		Data: map[string]string{"user_name": u.Username},
+	})
+}

@@ -17,7 +17,7 @@ type Store interface {
 	Sessions
 	Resets
 	EmailTokens
-	LoginFailures
+	LoginThrottle
 	Outbox
 	RevocationLog
 	// WithLock runs fn only if no other instance runs a job of this name
@@ -77,18 +77,17 @@ type EmailTokens interface {
 	UseEmailToken(ctx context.Context, id int64, at time.Time) error
 }
 
-// LoginFailures count failed sign-ins.
-type LoginFailures interface {
-	// LockFailures returns the counter for key, created if missing, locked
-	// until the transaction ends.
-	LockFailures(ctx context.Context, key string, now time.Time) (Failures, error)
-	SaveFailures(ctx context.Context, key string, f Failures) error
-	ClearFailures(ctx context.Context, key string) error
-	// LockIfOver sets locked_until for key when its failures reached max and
-	// it is not locked yet, reporting whether it did.
-	LockIfOver(ctx context.Context, key string, max int, until time.Time) (bool, error)
-	// Cleanup deletes tokens expired before cutoff and stale counters.
-	Cleanup(ctx context.Context, cutoff, staleWindow, now time.Time) error
+// LoginThrottle counts failed sign-ins (see throttle.go).
+type LoginThrottle interface {
+	// LockCounter returns the counter, created if missing, locked until
+	// the transaction ends.
+	LockCounter(ctx context.Context, k CounterKey) (Counter, error)
+	SaveCounter(ctx context.Context, c Counter) error
+	// ClearAccount deletes every counter about account.
+	ClearAccount(ctx context.Context, account string) error
+	// Cleanup deletes tokens expired before cutoff and counters quiet since
+	// staleBefore and not blocking at now.
+	Cleanup(ctx context.Context, cutoff, staleBefore, now time.Time) error
 }
 
 // Outbox is what must happen elsewhere, recorded with the change that
@@ -129,11 +128,26 @@ type Revocation struct {
 	At      time.Time
 }
 
-// Failures is the failed-login counter of one username.
-type Failures struct {
-	Failures    int
-	WindowStart time.Time
-	LockedUntil *time.Time
+// CounterKey names a failed-login counter.
+type CounterKey struct {
+	Scope   string // ScopePair, ScopeClient or ScopeAccount
+	Account string // case-folded username, "svc:<name>"; "" for ScopeClient
+	Client  string // the caller's address; "" for ScopeAccount
+}
+
+// Counter scopes.
+const (
+	ScopePair    = "pair"
+	ScopeClient  = "client"
+	ScopeAccount = "account"
+)
+
+// Counter is failed sign-ins of one key.
+type Counter struct {
+	Key          CounterKey
+	Failures     int
+	LastFailure  time.Time // zero: none
+	BlockedUntil time.Time // zero: not blocked
 }
 
 var (

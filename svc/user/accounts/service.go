@@ -10,17 +10,6 @@ import (
 	"hospital/lib/auth"
 )
 
-// Lockout is the brute-force protection of login: MaxFailures failed
-// attempts within Window lock the username for Duration.
-type Lockout struct {
-	MaxFailures int
-	Window      time.Duration
-	Duration    time.Duration
-}
-
-// DefaultLockout: 5 failures within 15 minutes lock for 15 minutes.
-var DefaultLockout = Lockout{MaxFailures: 5, Window: 15 * time.Minute, Duration: 15 * time.Minute}
-
 // Options configure a Service; zero durations take the defaults.
 type Options struct {
 	Signer         *auth.Signer
@@ -31,7 +20,7 @@ type Options struct {
 	RefreshTTL      time.Duration // 7 days
 	ResetTTL        time.Duration // 1 hour
 	ServiceTokenTTL time.Duration // 10 min
-	Lockout         Lockout
+	Throttle        Throttle      // DefaultThrottle
 	// Now is the clock (tests move it); default time.Now.
 	Now func() time.Time
 	// Kick is called after a commit that enqueued outbox messages.
@@ -73,8 +62,8 @@ func New(store Store, opts Options) *Service {
 	if opts.ServiceTokenTTL == 0 {
 		opts.ServiceTokenTTL = 10 * time.Minute
 	}
-	if opts.Lockout.MaxFailures == 0 {
-		opts.Lockout = DefaultLockout
+	if opts.Throttle == (Throttle{}) {
+		opts.Throttle = DefaultThrottle
 	}
 	if opts.Now == nil {
 		opts.Now = time.Now

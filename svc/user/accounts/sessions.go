@@ -141,11 +141,19 @@ func (s *Service) VerifyToken(ctx context.Context, raw string) (User, error) {
 	return a.User, err
 }
 
-// IssueServiceToken is the client-credentials grant for platform services.
+// IssueServiceToken is the client-credentials grant for platform services,
+// throttled like a sign-in (the account is the service name).
 func (s *Service) IssueServiceToken(ctx context.Context, in ServiceTokenRequest) (ServiceTokenResponse, error) {
+	at, err := s.begin(ctx, serviceAccount(in.Service))
+	if err != nil {
+		return ServiceTokenResponse{}, err
+	}
 	if !s.opts.ServiceClients.check(in.Service, in.Secret) {
 		s.log.WarnContext(ctx, "service token refused", "service", in.Service)
 		return ServiceTokenResponse{}, errBadServiceCreds
+	}
+	if err := s.succeeded(ctx, at); err != nil {
+		return ServiceTokenResponse{}, err
 	}
 	tok, err := s.signer.Sign(auth.Identity{Role: auth.RoleService, Service: in.Service}, s.opts.ServiceTokenTTL, randomID())
 	if err != nil {

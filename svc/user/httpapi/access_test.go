@@ -45,6 +45,7 @@ var accessPolicy = map[string][]string{
 	"GET /api/v1/admin/users/{}/contact-info/":   {"ADMIN", "svc:notification"},
 	"POST /api/v1/admin/users/{}/deactivate/":    {"ADMIN"},
 	"POST /api/v1/admin/users/{}/activate/":      {"ADMIN"},
+	"POST /api/v1/admin/users/{}/unlock/":        {"ADMIN"},
 	"PUT /api/v1/admin/users/{}/":                {"ADMIN"},
 	"GET /api/v1/users/internal/users/":          {"svc:pharmacy", "svc:lab", "svc:admin"},
 	"GET /api/v1/users/internal/users/{}/": {"svc:appointment", "svc:ehr", "svc:pharmacy", "svc:billing",

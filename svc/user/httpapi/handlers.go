@@ -259,6 +259,19 @@ func (h handlers) adminUpdate(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
+func (h handlers) adminUnlock(w http.ResponseWriter, r *http.Request) error {
+	id, err := httpx.PathInt64(r, "user_id")
+	if err != nil {
+		return err
+	}
+	u, err := h.svc.Unlock(r.Context(), id)
+	if err != nil {
+		return err
+	}
+	httpx.WriteJSON(w, http.StatusOK, u)
+	return nil
+}
+
 func (h handlers) adminSetActive(active bool) httpx.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) error {
 		id, err := httpx.PathInt64(r, "user_id")

@@ -98,7 +98,10 @@ func (e *env) follow() *auth.Revocations {
 	return r
 }
 
-func newEnv(t *testing.T) *env {
+func newEnv(t *testing.T) *env { return newEnvWith(t, nil) }
+
+// newEnvWith is newEnv with options changed by set.
+func newEnvWith(t *testing.T, set func(*accounts.Options)) *env {
 	t.Helper()
 	db, _ := testkit.NewMySQL(t, store.Migrate)
 	_, key, err := ed25519.GenerateKey(rand.Reader)
@@ -112,11 +115,15 @@ func newEnv(t *testing.T) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e.svc = accounts.New(store.New(db), accounts.Options{
+	opts := accounts.Options{
 		Signer: e.signer, ServiceClients: clients, PublicBaseURL: testBaseURL + "/",
 		Now: e.clock.Now, Kick: func() { e.kicks.Add(1) }, Logger: slog.Default(),
 		Publisher: auth.NewRevocationPublisher(e.consul.Client, e.prefix), Revocations: e.follow(),
-	})
+	}
+	if set != nil {
+		set(&opts)
+	}
+	e.svc = accounts.New(store.New(db), opts)
 	e.peer = auth.NewVerifier(e.signer.Keys(), auth.DefaultIssuer, auth.DefaultAudience,
 		auth.WithCache(0), auth.WithRevocations(e.follow()))
 	metrics := middleware.NewMetrics(prometheus.NewRegistry())

@@ -110,6 +110,8 @@ func Routes(svc *accounts.Service) []api.Route {
 			Handler: h.adminUpdate, Request: accounts.AdminUpdateRequest{}, Response: accounts.User{}},
 		{Method: post, Path: pathAdminUser + "deactivate/", Summary: "Deactivate an account; its sessions end.", Access: api.Roles(auth.RoleAdmin),
 			Handler: h.adminSetActive(false), Response: accounts.User{}},
+		{Method: post, Path: pathAdminUser + "unlock/", Summary: "Clear the account's failed sign-ins so its owner can sign in at once.", Access: api.Roles(auth.RoleAdmin),
+			Handler: h.adminUnlock, Response: accounts.User{}},
 		{Method: post, Path: pathAdminUser + "activate/", Summary: "Activate an account.", Access: api.Roles(auth.RoleAdmin),
 			Handler: h.adminSetActive(true), Response: accounts.User{}},
 

@@ -9,56 +9,50 @@ import (
 	"hospital/svc/user/accounts"
 )
 
-// LockFailures implements accounts.LoginFailures.
-func (s *Store) LockFailures(ctx context.Context, key string, now time.Time) (accounts.Failures, error) {
+// LockCounter implements accounts.LoginThrottle.
+func (s *Store) LockCounter(ctx context.Context, k accounts.CounterKey) (accounts.Counter, error) {
 	// ON DUPLICATE KEY UPDATE (not INSERT IGNORE) takes the row's exclusive
 	// lock at once: with IGNORE, concurrent attempts each hold a shared lock
 	// and deadlock upgrading it below.
-	if err := exec(ctx, s.q(), "login failures", `INSERT INTO login_failures (username, failures, window_start)
-		VALUES (?, 0, ?) ON DUPLICATE KEY UPDATE failures = failures`, key, now); err != nil {
-		return accounts.Failures{}, err
+	if err := exec(ctx, s.q(), "login throttle", `INSERT INTO login_throttle (scope, account, client) VALUES (?, ?, ?)
+		ON DUPLICATE KEY UPDATE failures = failures`, k.Scope, k.Account, k.Client); err != nil {
+		return accounts.Counter{}, err
 	}
-	var (
-		f      accounts.Failures
-		locked sql.NullTime
-	)
-	err := s.q().QueryRowContext(ctx, `SELECT failures, window_start, locked_until FROM login_failures
-		WHERE username = ? FOR UPDATE`, key).Scan(&f.Failures, &f.WindowStart, &locked)
+	c := accounts.Counter{Key: k}
+	var last, blocked sql.NullTime
+	err := s.q().QueryRowContext(ctx, `SELECT failures, last_failure, blocked_until FROM login_throttle
+		WHERE scope = ? AND account = ? AND client = ? FOR UPDATE`, k.Scope, k.Account, k.Client).
+		Scan(&c.Failures, &last, &blocked)
 	if err != nil {
-		return f, fmt.Errorf("login failures: %w", err)
+		return c, fmt.Errorf("login throttle: %w", err)
 	}
-	if locked.Valid {
-		t := locked.Time
-		f.LockedUntil = &t
+	c.LastFailure, c.BlockedUntil = last.Time, blocked.Time
+	return c, nil
+}
+
+// SaveCounter implements accounts.LoginThrottle.
+func (s *Store) SaveCounter(ctx context.Context, c accounts.Counter) error {
+	return exec(ctx, s.q(), "login throttle", `UPDATE login_throttle SET failures = ?, last_failure = ?, blocked_until = ?
+		WHERE scope = ? AND account = ? AND client = ?`,
+		c.Failures, nullTime(c.LastFailure), nullTime(c.BlockedUntil), c.Key.Scope, c.Key.Account, c.Key.Client)
+}
+
+// ClearAccount implements accounts.LoginThrottle: every counter about the
+// account (its own and each client's on it).
+func (s *Store) ClearAccount(ctx context.Context, account string) error {
+	return exec(ctx, s.q(), "login throttle", `DELETE FROM login_throttle WHERE account = ?`, account)
+}
+
+func nullTime(t time.Time) any {
+	if t.IsZero() {
+		return nil
 	}
-	return f, nil
+	return t
 }
 
-// SaveFailures implements accounts.LoginFailures.
-func (s *Store) SaveFailures(ctx context.Context, key string, f accounts.Failures) error {
-	return exec(ctx, s.q(), "login failures", `UPDATE login_failures SET failures = ?, window_start = ?, locked_until = ?
-		WHERE username = ?`, f.Failures, f.WindowStart, f.LockedUntil, key)
-}
-
-// ClearFailures implements accounts.LoginFailures.
-func (s *Store) ClearFailures(ctx context.Context, key string) error {
-	return exec(ctx, s.q(), "login failures", `DELETE FROM login_failures WHERE username = ?`, key)
-}
-
-// LockIfOver implements accounts.LoginFailures.
-func (s *Store) LockIfOver(ctx context.Context, key string, max int, until time.Time) (bool, error) {
-	res, err := s.q().ExecContext(ctx, `UPDATE login_failures SET locked_until = ?
-		WHERE username = ? AND failures >= ? AND locked_until IS NULL`, until, key, max)
-	if err != nil {
-		return false, fmt.Errorf("lock account: %w", err)
-	}
-	n, _ := res.RowsAffected()
-	return n > 0, nil
-}
-
-// Cleanup implements accounts.LoginFailures: expired tokens and stale
-// counters go, in batches so no statement holds locks for long.
-func (s *Store) Cleanup(ctx context.Context, cutoff, staleWindow, now time.Time) error {
+// Cleanup implements accounts.LoginThrottle: expired tokens and counters
+// quiet since staleBefore go, in batches so no statement holds locks long.
+func (s *Store) Cleanup(ctx context.Context, cutoff, staleBefore, now time.Time) error {
 	const batch = 5000
 	stmts := []struct {
 		query string
@@ -66,8 +60,9 @@ func (s *Store) Cleanup(ctx context.Context, cutoff, staleWindow, now time.Time)
 	}{
 		{`DELETE FROM refresh_tokens WHERE expires_at < ? LIMIT 5000`, []any{cutoff}},
 		{`DELETE FROM password_reset_tokens WHERE expires_at < ? LIMIT 5000`, []any{cutoff}},
-		{`DELETE FROM login_failures WHERE (locked_until IS NULL AND window_start < ?) OR locked_until < ? LIMIT 5000`,
-			[]any{staleWindow, now}},
+		{`DELETE FROM email_tokens WHERE expires_at < ? LIMIT 5000`, []any{cutoff}},
+		{`DELETE FROM login_throttle WHERE (last_failure IS NULL OR last_failure < ?)
+			AND (blocked_until IS NULL OR blocked_until < ?) LIMIT 5000`, []any{staleBefore, now}},
 	}
 	for _, st := range stmts {
 		for {
