@@ -37,7 +37,7 @@ func TestProcess(t *testing.T) {
 		"JWT_GENERATE_KEY=true",
 		"SERVICE_CLIENTS=notification=proc-secret",
 		"BOOTSTRAP_ADMIN_USERNAME=first-admin",
-		"BOOTSTRAP_ADMIN_PASSWORD=Proc-Admin-Pass-1",
+		"BOOTSTRAP_ADMIN_PASSWORD=Silver-Maple-Pass-1",
 		"BOOTSTRAP_ADMIN_EMAIL=first-admin@hospital.test",
 		"PUBLIC_BASE_URL=https://portal.hospital.test",
 	}
@@ -63,7 +63,7 @@ func TestProcess(t *testing.T) {
 	var tokens struct {
 		AccessToken string `json:"access_token"`
 	}
-	post(t, a.URL+"/api/v1/users/login/", "", map[string]string{"username": "first-admin", "password": "Proc-Admin-Pass-1"}, http.StatusOK, &tokens)
+	post(t, a.URL+"/api/v1/users/login/", "", map[string]string{"username": "first-admin", "password": "Silver-Maple-Pass-1"}, http.StatusOK, &tokens)
 	var me map[string]any
 	get(t, b.URL+"/api/v1/users/me/", tokens.AccessToken, http.StatusOK, &me)
 	if me["role"] != "ADMIN" || me["is_staff"] != true {
@@ -124,7 +124,7 @@ func TestProcess(t *testing.T) {
 		if os.Getenv("USER_SHOW_LOGS") != "" {
 			t.Log(logs)
 		}
-		for _, secret := range []string{"Proc-Admin-Pass-1", "Winter-Garden-77", "proc-secret", tokens.AccessToken, st.AccessToken} {
+		for _, secret := range []string{"Silver-Maple-Pass-1", "Winter-Garden-77", "proc-secret", tokens.AccessToken, st.AccessToken} {
 			if bytes.Contains([]byte(logs), []byte(secret)) {
 				t.Fatalf("a secret (%.6s...) is in the logs of %s", secret, p.Name)
 			}

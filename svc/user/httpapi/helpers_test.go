@@ -248,11 +248,11 @@ func (e *env) login(username, password string) accounts.TokenPair {
 // admin creates (through the bootstrap path) and logs in the first ADMIN.
 func (e *env) admin() (accounts.User, accounts.TokenPair) {
 	e.t.Helper()
-	created, err := e.svc.Bootstrap(context.Background(), "root.admin", "Admin-Pass-2024!", "root@hospital.example")
+	created, err := e.svc.Bootstrap(context.Background(), "root.admin", "Copper-Kettle-2024!", "root@hospital.example")
 	if err != nil || !created {
 		e.t.Fatalf("bootstrap admin: created=%v err=%v", created, err)
 	}
-	pair := e.login("root.admin", "Admin-Pass-2024!")
+	pair := e.login("root.admin", "Copper-Kettle-2024!")
 	var u accounts.User
 	e.call("GET", httpapi.PathMe, pair.AccessToken, nil).want(http.StatusOK).decode(&u)
 	return u, pair
