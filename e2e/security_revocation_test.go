@@ -15,7 +15,12 @@ import (
 // seconds (not when it expires 15 minutes later), through the gateway.
 func TestSecurityDeactivatedDoctorRefusedAtAppointment(t *testing.T) {
 	r := startAppointments(t)
-	docID, docTok := r.doctor(t, "drgone")
+	doc := r.do(t, http.MethodPost, "/api/v1/admin/users/", r.admin, map[string]any{
+		"username": "drgone", "password": "Brass-Compass-58", "email": "drgone@hospital.test", "role_name": "DOCTOR",
+	}, nil)
+	expect(t, "create doctor", doc, http.StatusCreated)
+	docID := int64(doc.body["id"].(float64))
+	docTok, _ := r.login(t, "drgone", "Brass-Compass-58")
 	mine := fmt.Sprintf("/api/v1/doctors/%d/appointments/", docID)
 	expect(t, "doctor's appointments before", r.do(t, http.MethodGet, mine, docTok, nil, nil), http.StatusOK)
 

@@ -110,7 +110,7 @@ func TestObjectLevelAuthorizationThroughGateway(t *testing.T) {
 		t.Fatalf("contact info = %s", got.raw)
 	}
 	doc := p.do(t, http.MethodPost, "/api/v1/admin/users/", admin, map[string]any{
-		"username": "drtran", "password": "Str0ng-drtran", "email": "drtran@hospital.test", "role_name": "DOCTOR",
+		"username": "drtran", "password": "Brass-Compass-58", "email": "drtran@hospital.test", "role_name": "DOCTOR",
 		"first_name": "Tran", "last_name": "B",
 	}, nil)
 	expect(t, "admin creates doctor", doc, http.StatusCreated)
