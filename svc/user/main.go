@@ -73,6 +73,7 @@ func run() error {
 	svc := accounts.New(st, accounts.Options{
 		Signer: signer, ServiceClients: clients, PublicBaseURL: cfg.PublicBaseURL,
 		AccessTTL: cfg.AccessTokenTTL, RefreshTTL: cfg.RefreshTokenTTL, Throttle: cfg.Throttle(),
+		ResetInterval: cfg.ResetEmailInterval, ResetsPerDay: cfg.ResetEmailsPerDay,
 		Kick: dispatcher.Kick, Logger: s.Log,
 		Publisher: auth.NewRevocationPublisher(s.Consul, ""), Revocations: revocations,
 	})
@@ -94,6 +95,7 @@ func run() error {
 		},
 		Background: []func(context.Context){
 			dispatcher.Run,
+			svc.RunResets,
 			func(ctx context.Context) { svc.RunRevocations(ctx, 2*time.Second) },
 			service.Every(time.Minute, s.Log, "revocation pruning", svc.PruneRevocations),
 			service.Every(time.Hour, s.Log, "housekeeping", svc.Cleanup),

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"strings"
+	"time"
 
 	"hospital/lib/apperr"
 )
@@ -63,10 +64,41 @@ func (s *Service) replacePassword(ctx context.Context, tx Store, userID int64, h
 // ResetSentMessage is the answer to every reset request.
 const ResetSentMessage = msgResetSent
 
-// RequestPasswordReset sends a reset link to the account with email, if
-// there is an active one. The caller learns nothing either way.
+// RequestPasswordReset takes a reset request for email and answers at
+// once: the work (is there an account, send the link) happens afterwards,
+// so the answer takes the same time whether or not the address has an
+// account. A flood beyond the queue is dropped (and logged); the answer is
+// the same.
 func (s *Service) RequestPasswordReset(ctx context.Context, email string) error {
-	a, err := s.store.UserByEmail(ctx, normalizeEmail(email))
+	select {
+	case s.resets <- normalizeEmail(email):
+	default:
+		s.log.WarnContext(ctx, "password reset queue full; request dropped")
+	}
+	return nil
+}
+
+// RunResets handles reset requests until ctx ends.
+func (s *Service) RunResets(ctx context.Context) {
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case email := <-s.resets:
+			wctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+			if err := s.sendReset(wctx, email); err != nil && ctx.Err() == nil {
+				s.log.ErrorContext(wctx, "password reset not sent", "err", err.Error())
+			}
+			cancel()
+		}
+	}
+}
+
+// sendReset sends a reset link to the active account with email, at most
+// one per ResetInterval and ResetsPerDay a day per address: the link is
+// useful once, and a stranger must not be able to flood an inbox.
+func (s *Service) sendReset(ctx context.Context, email string) error {
+	a, err := s.store.UserByEmail(ctx, email)
 	if errors.Is(err, ErrNotFound) || (err == nil && !a.IsActive) {
 		return nil
 	}
@@ -74,18 +106,34 @@ func (s *Service) RequestPasswordReset(ctx context.Context, email string) error 
 		return err
 	}
 	raw := randomToken()
-	now := s.now()
-	var rowID int64
+	var (
+		rowID     int64
+		throttled bool
+	)
 	err = s.store.InTx(ctx, func(tx Store) error {
-		id, err := tx.InsertReset(ctx, tokenHash(raw), a.ID, now, now.Add(s.opts.ResetTTL))
+		if _, err := tx.UserByIDForUpdate(ctx, a.ID); err != nil { // one instance at a time per user
+			return err
+		}
+		now := s.now()
+		n, last, err := tx.ResetStats(ctx, a.ID, now.Add(-24*time.Hour))
 		if err != nil {
 			return err
 		}
-		rowID = id
-		return tx.Enqueue(ctx, s.resetMessage(a.User, id, raw))
+		if n >= s.opts.ResetsPerDay || (!last.IsZero() && now.Sub(last) < s.opts.ResetInterval) {
+			throttled = true
+			return nil
+		}
+		if rowID, err = tx.InsertReset(ctx, tokenHash(raw), a.ID, now, now.Add(s.opts.ResetTTL)); err != nil {
+			return err
+		}
+		return tx.Enqueue(ctx, s.resetMessage(a.User, rowID, raw))
 	})
 	if err != nil {
 		return err
+	}
+	if throttled {
+		s.log.InfoContext(ctx, "password reset email throttled", "account_id", a.ID)
+		return nil
 	}
 	s.opts.Kick()
 	s.log.InfoContext(ctx, "password reset requested", "account_id", a.ID, "reset_id", rowID)

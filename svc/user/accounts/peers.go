@@ -45,10 +45,30 @@ func (s *Service) resetMessage(u User, resetID int64, rawToken string) outbox.Me
 	})
 }
 
-// emailChangeRequestedMessage goes to the new address (data new_email),
-// with the link that makes it the account's.
+// sendTo is a send request for an address other than the account's own:
+// the contract's SendRequest and the recipient_contact member the
+// notification service reads ("contact information the caller already
+// has"). The member belongs in lib/notificationapi; until it is there, it
+// is added here.
+type sendTo struct {
+	notificationapi.SendRequest
+	RecipientContact struct {
+		Email string `json:"email"`
+	} `json:"recipient_contact"`
+}
+
+func messageTo(key, address string, req notificationapi.SendRequest) outbox.Message {
+	body := sendTo{SendRequest: req}
+	body.RecipientContact.Email = address
+	m := notificationapi.Message(key, req)
+	m.Body = body
+	return m
+}
+
+// emailChangeRequestedMessage goes to the new address, with the link that
+// makes it the account's.
 func (s *Service) emailChangeRequestedMessage(u User, address string, tokenID int64, rawToken string) outbox.Message {
-	return notificationapi.Message("email-change-requested:"+id(tokenID), notificationapi.SendRequest{
+	return messageTo("email-change-requested:"+id(tokenID), address, notificationapi.SendRequest{
 		NotificationType: notificationapi.EmailChangeRequested, RecipientID: u.ID, Channel: notificationapi.ChannelEmail,
 		Data: map[string]string{
 			"user_name": u.Username, "new_email": address, "confirmation_link": s.link(EmailConfirmPagePath, rawToken),
@@ -57,10 +77,10 @@ func (s *Service) emailChangeRequestedMessage(u User, address string, tokenID in
 	})
 }
 
-// emailChangedMessage tells the old address (data old_email) that the
-// account's address is now new_email.
+// emailChangedMessage tells the old address that the account's address is
+// now new_email.
 func (s *Service) emailChangedMessage(u User, old string, tokenID int64) outbox.Message {
-	return notificationapi.Message("email-changed:"+id(tokenID), notificationapi.SendRequest{
+	return messageTo("email-changed:"+id(tokenID), old, notificationapi.SendRequest{
 		NotificationType: notificationapi.EmailChanged, RecipientID: u.ID, Channel: notificationapi.ChannelEmail,
 		Data: map[string]string{"user_name": u.Username, "new_email": u.Email, "old_email": old},
 	})

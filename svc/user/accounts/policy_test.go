@@ -30,7 +30,7 @@ func TestPasswordPolicy(t *testing.T) {
 	}
 	accepted := []string{
 		"Correct-Horse-42", "Blue-Lotus-2026", "correct horse battery staple",
-		"long passphrases are easy to remember and hard to guess at once!", // 64 characters
+		"long passphrases are easy to remember and hard to guess at once!",     // 64 characters
 		"ťhe ŕiver flows 7 times", strings.Repeat("Ba-Na hills at dawn, ", 12), // up to 256
 	}
 	for _, p := range accepted {

@@ -66,6 +66,9 @@ type Sessions interface {
 type Resets interface {
 	InsertReset(ctx context.Context, hash string, userID int64, created, expires time.Time) (int64, error)
 	ResetByHash(ctx context.Context, hash string, forUpdate bool) (ResetToken, error)
+	// ResetStats counts the user's reset tokens created since, and when the
+	// last one was (zero when none).
+	ResetStats(ctx context.Context, userID int64, since time.Time) (int, time.Time, error)
 	// ConsumeResets spends every unused token of the user.
 	ConsumeResets(ctx context.Context, userID int64, at time.Time) error
 }

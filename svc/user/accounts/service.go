@@ -15,10 +15,14 @@ type Options struct {
 	Signer         *auth.Signer
 	ServiceClients ServiceClients
 	// PublicBaseURL is where users reach the platform (links in emails).
-	PublicBaseURL   string
-	AccessTTL       time.Duration // 15 min
-	RefreshTTL      time.Duration // 7 days
-	ResetTTL        time.Duration // 1 hour
+	PublicBaseURL string
+	AccessTTL     time.Duration // 15 min
+	RefreshTTL    time.Duration // 7 days
+	ResetTTL      time.Duration // 1 hour
+	// At most one reset email per ResetInterval (5 min) and ResetsPerDay (5)
+	// a day per address.
+	ResetInterval   time.Duration
+	ResetsPerDay    int
 	ServiceTokenTTL time.Duration // 10 min
 	Throttle        Throttle      // DefaultThrottle
 	// Now is the clock (tests move it); default time.Now.
@@ -46,6 +50,8 @@ type Service struct {
 	log      *slog.Logger
 	// republish asks RunRevocations to try again at once.
 	republish chan struct{}
+	// resets are the reset requests RunResets works through.
+	resets chan string
 }
 
 // New returns the service over store.
@@ -58,6 +64,12 @@ func New(store Store, opts Options) *Service {
 	}
 	if opts.ResetTTL == 0 {
 		opts.ResetTTL = time.Hour
+	}
+	if opts.ResetInterval == 0 {
+		opts.ResetInterval = 5 * time.Minute
+	}
+	if opts.ResetsPerDay == 0 {
+		opts.ResetsPerDay = 5
 	}
 	if opts.ServiceTokenTTL == 0 {
 		opts.ServiceTokenTTL = 10 * time.Minute
@@ -85,6 +97,7 @@ func New(store Store, opts Options) *Service {
 		hasher:    NewHasher(),
 		log:       opts.Logger,
 		republish: make(chan struct{}, 1),
+		resets:    make(chan string, 256),
 	}
 }
 

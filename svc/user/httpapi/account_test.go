@@ -3,6 +3,7 @@ package httpapi_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/url"
 	"strings"
@@ -119,21 +120,19 @@ func TestPasswordReset(t *testing.T) {
 	u := e.register("maivanp")
 	session := e.login("maivanp", goodPassword)
 
-	known := e.call("POST", httpapi.PathPasswordReset, "", obj{"email": "MAIVANP@example.com"}).want(http.StatusOK)
 	unknown := e.call("POST", httpapi.PathPasswordReset, "", obj{"email": "nobody@example.com"}).want(http.StatusOK)
+	known := e.call("POST", httpapi.PathPasswordReset, "", obj{"email": "MAIVANP@example.com"}).want(http.StatusOK)
 	if string(known.Body) != string(unknown.Body) {
 		t.Fatalf("known and unknown email answer differently:\n%s\n%s", known.Body, unknown.Body)
 	}
 	e.call("POST", httpapi.PathPasswordReset, "", obj{"email": "not an email"}).fieldError("email")
 
+	// Requests are handled in order after the answer: once the known one
+	// is done, the unknown one was too.
+	token := latestResetToken(t, e, u)
 	if n := e.count(`SELECT COUNT(*) FROM outbox_messages WHERE idempotency_key LIKE 'password-reset:%'`); n != 1 {
 		t.Fatalf("%d reset notifications, want 1 (for the known email only)", n)
 	}
-	var resetID int64
-	if err := e.db.QueryRow(`SELECT id FROM password_reset_tokens WHERE user_id = ?`, u.ID).Scan(&resetID); err != nil {
-		t.Fatal(err)
-	}
-	token := resetTokenFromOutbox(t, e, resetID, u)
 	if n := e.count(`SELECT COUNT(*) FROM password_reset_tokens WHERE token_hash = ?`, token); n != 0 {
 		t.Fatal("reset tokens are stored in the clear")
 	}
@@ -155,12 +154,9 @@ func TestPasswordReset(t *testing.T) {
 	}
 
 	// A link is good for one hour.
+	e.clock.Advance(5 * time.Minute) // one reset email per 5 minutes
 	e.call("POST", httpapi.PathPasswordReset, "", obj{"email": "maivanp@example.com"}).want(http.StatusOK)
-	var laterID int64
-	if err := e.db.QueryRow(`SELECT MAX(id) FROM password_reset_tokens WHERE user_id = ?`, u.ID).Scan(&laterID); err != nil {
-		t.Fatal(err)
-	}
-	later := resetTokenFromOutbox(t, e, laterID, u)
+	later := waitNewResetToken(t, e, u, token)
 	e.clock.Advance(61 * time.Minute)
 	confirm(later, "Too-Late-Pass-11").fieldError("token")
 	e.login("maivanp", newPassword)
@@ -170,6 +166,7 @@ func TestPasswordReset(t *testing.T) {
 		t.Fatal(err)
 	}
 	e.call("POST", httpapi.PathPasswordReset, "", obj{"email": "maivanp@example.com"}).want(http.StatusOK)
+	e.resetHandled(t)
 	if n := e.count(`SELECT COUNT(*) FROM password_reset_tokens WHERE user_id = ?`, u.ID); n != 2 {
 		t.Fatalf("%d reset tokens; an inactive account got a new one", n)
 	}
@@ -206,6 +203,33 @@ func resetTokenFromOutbox(t *testing.T, e *env, resetID int64, u accounts.User) 
 	return token
 }
 
+// resetHandled waits until the reset requests made so far were handled: it
+// asks for a sentinel account's link and waits for it (requests are handled
+// in order).
+func (e *env) resetHandled(t *testing.T) {
+	t.Helper()
+	name := fmt.Sprintf("sentinel%d", time.Now().UnixNano())
+	u := e.register(name)
+	e.call("POST", httpapi.PathPasswordReset, "", obj{"email": name + "@example.com"}).want(http.StatusOK)
+	latestResetToken(t, e, u)
+}
+
+// waitNewResetToken waits for a reset link to u other than previous.
+func waitNewResetToken(t *testing.T, e *env, u accounts.User, previous string) string {
+	t.Helper()
+	var tok string
+	err := testkit.Until(context.Background(), 5*time.Second, nil, func(context.Context) error {
+		if tok = latestResetToken(t, e, u); tok == previous {
+			return fmt.Errorf("no new reset link yet")
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tok
+}
+
 // latestResetToken waits for the newest reset link sent to u and returns
 // its token.
 func latestResetToken(t *testing.T, e *env, u accounts.User) string {
@@ -219,4 +243,39 @@ func latestResetToken(t *testing.T, e *env, u accounts.User) string {
 		t.Fatalf("no reset link for %s: %v", u.Username, err)
 	}
 	return resetTokenFromOutbox(t, e, id, u)
+}
+
+// A stranger cannot flood an inbox with reset links: one per 5 minutes and
+// five a day per address, whatever the answers say.
+func TestResetEmailsAreThrottledPerAddress(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	u := e.register("flooded")
+	resets := func() int {
+		return e.count(`SELECT COUNT(*) FROM password_reset_tokens WHERE user_id = ?`, u.ID)
+	}
+	ask := func() {
+		e.call("POST", httpapi.PathPasswordReset, "", obj{"email": "flooded@example.com"}).want(http.StatusOK)
+	}
+	for range 3 {
+		ask()
+	}
+	e.resetHandled(t)
+	if n := resets(); n != 1 {
+		t.Fatalf("%d links after three requests within a minute", n)
+	}
+	for range 6 {
+		e.clock.Advance(5*time.Minute + time.Second)
+		ask()
+		e.resetHandled(t) // handled at this time, before the clock moves on
+	}
+	if n := resets(); n != 5 {
+		t.Fatalf("%d links in a day, want 5", n)
+	}
+	e.clock.Advance(24 * time.Hour)
+	ask()
+	e.resetHandled(t)
+	if n := resets(); n != 6 {
+		t.Fatalf("%d links after a day, want 6", n)
+	}
 }

@@ -25,11 +25,17 @@ func outboxData(t *testing.T, e *env, key string) (map[string]string, bool) {
 		t.Fatalf("outbox %s: %v", key, err)
 	}
 	var body struct {
-		Data      map[string]string `json:"data"`
-		Sensitive bool              `json:"sensitive"`
+		Data             map[string]string `json:"data"`
+		Sensitive        bool              `json:"sensitive"`
+		RecipientContact *struct {
+			Email string `json:"email"`
+		} `json:"recipient_contact"`
 	}
 	if err := json.Unmarshal(msg.Body, &body); err != nil {
 		t.Fatal(err)
+	}
+	if body.RecipientContact != nil {
+		body.Data["(to)"] = body.RecipientContact.Email
 	}
 	return body.Data, body.Sensitive
 }
@@ -103,7 +109,7 @@ func TestEmailChangeWaitsForTheLinkAndTellsTheOldAddress(t *testing.T) {
 	e.call("PUT", httpapi.PathMe, tok, obj{"email": "Second.New@EXAMPLE.com", "current_password": goodPassword}).want(http.StatusOK)
 	second := e.count(`SELECT MAX(id) FROM email_tokens WHERE purpose = 'CHANGE'`)
 	data, sensitive := outboxData(t, e, "email-change-requested:"+itoa(int64(second)))
-	if data["new_email"] != "Second.New@example.com" || data["user_name"] != "mover" || !sensitive {
+	if data["new_email"] != "Second.New@example.com" || data["(to)"] != "Second.New@example.com" || data["user_name"] != "mover" || !sensitive {
 		t.Fatalf("change request %v sensitive=%v", data, sensitive)
 	}
 	e.call("POST", httpapi.PathEmailConfirm, "", obj{"token": tokenOf(t, firstLink)}).fieldError("token")
@@ -118,7 +124,7 @@ func TestEmailChangeWaitsForTheLinkAndTellsTheOldAddress(t *testing.T) {
 		t.Fatalf("after the link: %+v", me)
 	}
 	changed, _ := outboxData(t, e, "email-changed:"+itoa(int64(second)))
-	if changed["old_email"] != "mover@example.com" || changed["new_email"] != "Second.New@example.com" {
+	if changed["old_email"] != "mover@example.com" || changed["(to)"] != "mover@example.com" || changed["new_email"] != "Second.New@example.com" {
 		t.Fatalf("old address told %v", changed)
 	}
 	// The old address's verification link is worthless now.

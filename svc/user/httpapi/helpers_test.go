@@ -124,6 +124,9 @@ func newEnvWith(t *testing.T, set func(*accounts.Options)) *env {
 		set(&opts)
 	}
 	e.svc = accounts.New(store.New(db), opts)
+	workers, stop := context.WithCancel(context.Background())
+	t.Cleanup(stop)
+	go e.svc.RunResets(workers)
 	e.peer = auth.NewVerifier(e.signer.Keys(), auth.DefaultIssuer, auth.DefaultAudience,
 		auth.WithCache(0), auth.WithRevocations(e.follow()))
 	metrics := middleware.NewMetrics(prometheus.NewRegistry())

@@ -88,3 +88,17 @@ func (s *Store) ConsumeResets(ctx context.Context, userID int64, at time.Time) e
 	return exec(ctx, s.q(), "consume reset tokens", `UPDATE password_reset_tokens SET used_at = ?
 		WHERE user_id = ? AND used_at IS NULL`, at, userID)
 }
+
+// ResetStats implements accounts.Resets.
+func (s *Store) ResetStats(ctx context.Context, userID int64, since time.Time) (int, time.Time, error) {
+	var (
+		n    int
+		last sql.NullTime
+	)
+	err := s.q().QueryRowContext(ctx, `SELECT COUNT(*), MAX(created_at) FROM password_reset_tokens
+		WHERE user_id = ? AND created_at >= ?`, userID, since).Scan(&n, &last)
+	if err != nil {
+		return 0, time.Time{}, fmt.Errorf("reset stats: %w", err)
+	}
+	return n, last.Time, nil
+}
