@@ -74,7 +74,8 @@ func run() error {
 		Signer: signer, ServiceClients: clients, PublicBaseURL: cfg.PublicBaseURL,
 		AccessTTL: cfg.AccessTokenTTL, RefreshTTL: cfg.RefreshTokenTTL, Throttle: cfg.Throttle(),
 		ResetInterval: cfg.ResetEmailInterval, ResetsPerDay: cfg.ResetEmailsPerDay,
-		Kick: dispatcher.Kick, Logger: s.Log,
+		HashMemory: cfg.PasswordHashMemoryMiB << 20,
+		Kick:       dispatcher.Kick, Logger: s.Log,
 		Publisher: auth.NewRevocationPublisher(s.Consul, ""), Revocations: revocations,
 	})
 	bootstrapAdmin(startCtx, svc, cfg, s.Log)

@@ -30,6 +30,9 @@ type Config struct {
 	LoginAccountDelayAfter int           `env:"LOGIN_ACCOUNT_DELAY_AFTER" envDefault:"10"`
 	LoginAccountDelayMax   time.Duration `env:"LOGIN_ACCOUNT_DELAY_MAX" envDefault:"5m"`
 	LoginLock              time.Duration `env:"LOGIN_LOCK" envDefault:"15m"`
+	// PasswordHashMemoryMiB bounds the memory all password hashes running
+	// at once may use (19 MiB each); 0: half of GOMEMLIMIT, or 64 MiB.
+	PasswordHashMemoryMiB int64 `env:"PASSWORD_HASH_MEMORY_MIB" envDefault:"0"`
 	// Reset emails per address: at most one per interval, and so many a day.
 	ResetEmailInterval time.Duration `env:"RESET_EMAIL_INTERVAL" envDefault:"5m"`
 	ResetEmailsPerDay  int           `env:"RESET_EMAILS_PER_DAY" envDefault:"5"`
@@ -62,6 +65,9 @@ func (c Config) Validate() error {
 	}
 	if t.AccountDelayMax < time.Second || t.Lock < time.Minute {
 		errs = append(errs, errors.New("LOGIN_ACCOUNT_DELAY_MAX must be at least 1s and LOGIN_LOCK at least 1m"))
+	}
+	if c.PasswordHashMemoryMiB < 0 {
+		errs = append(errs, errors.New("PASSWORD_HASH_MEMORY_MIB must not be negative"))
 	}
 	if c.ResetEmailInterval < 0 || c.ResetEmailsPerDay < 1 {
 		errs = append(errs, errors.New("RESET_EMAIL_INTERVAL must not be negative and RESET_EMAILS_PER_DAY must be at least 1"))

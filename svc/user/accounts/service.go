@@ -25,6 +25,8 @@ type Options struct {
 	ResetsPerDay    int
 	ServiceTokenTTL time.Duration // 10 min
 	Throttle        Throttle      // DefaultThrottle
+	// HashMemory bounds the memory of password hashing (see NewHasher).
+	HashMemory int64
 	// Now is the clock (tests move it); default time.Now.
 	Now func() time.Time
 	// Kick is called after a commit that enqueued outbox messages.
@@ -94,7 +96,7 @@ func New(store Store, opts Options) *Service {
 	return &Service{
 		store: store, opts: opts, signer: opts.Signer,
 		verifier:  auth.NewVerifier(opts.Signer.Keys(), auth.DefaultIssuer, auth.DefaultAudience, vopts...),
-		hasher:    NewHasher(),
+		hasher:    NewHasher(opts.HashMemory),
 		log:       opts.Logger,
 		republish: make(chan struct{}, 1),
 		resets:    make(chan string, 256),
