@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"hospital/lib/apperr"
+	"hospital/lib/auth"
 	"hospital/lib/userapi"
 )
 
@@ -20,7 +21,15 @@ func (s *Service) GetUser(ctx context.Context, id int64) (User, error) {
 	if errors.Is(err, ErrNotFound) {
 		return User{}, errUserNotFound
 	}
-	return a.User, err
+	if err != nil {
+		return User{}, err
+	}
+	if a.Role == auth.RolePatient {
+		if err := s.audited(ctx, "user.account.read", a.User); err != nil {
+			return User{}, err
+		}
+	}
+	return a.User, nil
 }
 
 // ContactInfo is how the Notification service reaches a user (the old
@@ -73,7 +82,7 @@ func (s *Service) AdminUpdate(ctx context.Context, id int64, in AdminUpdateReque
 			return asTaken(err)
 		}
 		out = a.User
-		return nil
+		return tx.Enqueue(ctx, auditEvent(ctx, "user.account.update", a.User))
 	})
 	if err == nil {
 		s.log.InfoContext(ctx, "account details corrected by admin", "account_id", id, "admin_id", admin.ID)
@@ -106,14 +115,19 @@ func (s *Service) SetActive(ctx context.Context, id int64, active bool) (User, e
 	if id == admin.ID && !active {
 		return User{}, errSelfDeactivate
 	}
+	action := map[bool]string{true: "user.account.activate", false: "user.account.deactivate"}[active]
 	err = s.store.InTx(ctx, func(tx Store) error {
-		if _, err := tx.UserByIDForUpdate(ctx, id); err != nil {
+		a, err := tx.UserByIDForUpdate(ctx, id)
+		if err != nil {
 			if errors.Is(err, ErrNotFound) {
 				return errUserNotFound
 			}
 			return err
 		}
 		if err := tx.SetActive(ctx, id, active); err != nil {
+			return err
+		}
+		if err := tx.Enqueue(ctx, auditEvent(ctx, action, a.User)); err != nil {
 			return err
 		}
 		if active {
@@ -127,6 +141,7 @@ func (s *Service) SetActive(ctx context.Context, id int64, active bool) (User, e
 	if err != nil {
 		return User{}, err
 	}
+	s.opts.Kick()
 	if !active {
 		s.revoked(ctx)
 	}

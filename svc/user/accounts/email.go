@@ -68,6 +68,9 @@ func (s *Service) ConfirmEmail(ctx context.Context, raw string) (EmailConfirmed,
 			if err := tx.Enqueue(ctx, s.emailChangedMessage(a.User, old, t.ID)); err != nil {
 				return err
 			}
+			if err := tx.Enqueue(ctx, auditEvent(ctx, "user.email.change", a.User)); err != nil {
+				return err
+			}
 			out.Detail = "Your email address is changed."
 		default:
 			// The address changed since, or a later change replaced this one.

@@ -87,6 +87,9 @@ func (s *Service) Unlock(ctx context.Context, id int64) (User, error) {
 	if err := s.store.ClearAccount(ctx, accountKey(a.Username)); err != nil {
 		return User{}, err
 	}
+	if err := s.audited(ctx, "user.account.unlock", a.User); err != nil {
+		return User{}, err
+	}
 	s.log.InfoContext(ctx, "sign-in counters cleared by admin", "account_id", id, "admin_id", admin.ID)
 	return a.User, nil
 }

@@ -58,6 +58,9 @@ func (s *Service) replacePassword(ctx context.Context, tx Store, userID int64, h
 	if err := revokeUserIn(ctx, tx, userID); err != nil {
 		return err
 	}
+	if err := tx.Enqueue(ctx, auditEvent(ctx, "user.password.change", a.User)); err != nil {
+		return err
+	}
 	return tx.Enqueue(ctx, s.passwordChangedMessage(a.User, revocationTime()))
 }
 

@@ -1,10 +1,13 @@
 package accounts
 
 import (
+	"context"
 	"net/url"
 	"strconv"
 	"time"
 
+	"hospital/lib/audit"
+	"hospital/lib/auth"
 	"hospital/lib/notificationapi"
 	"hospital/lib/outbox"
 )
@@ -102,4 +105,24 @@ func (s *Service) accountLockedMessage(u User, at time.Time) outbox.Message {
 		NotificationType: notificationapi.AccountLocked, RecipientID: u.ID, Channel: notificationapi.ChannelEmail,
 		Data: map[string]string{"user_name": u.Username},
 	})
+}
+
+// auditEvent is an audit record (lib/audit, to the admin service's log) of
+// action on u: every change to an account, every read of a patient's.
+func auditEvent(ctx context.Context, action string, u User) outbox.Message {
+	ev := audit.New(ctx, "user", action).On("user", id(u.ID))
+	if u.Role == auth.RolePatient {
+		ev = ev.OnPatient(u.ID)
+	}
+	return ev.Message()
+}
+
+// audited records action on u in its own transaction (reads, and changes
+// whose transaction is the store's own).
+func (s *Service) audited(ctx context.Context, action string, u User) error {
+	if err := s.store.InTx(ctx, func(tx Store) error { return tx.Enqueue(ctx, auditEvent(ctx, action, u)) }); err != nil {
+		return err
+	}
+	s.opts.Kick()
+	return nil
 }

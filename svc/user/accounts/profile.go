@@ -123,13 +123,16 @@ func (s *Service) UpdateMe(ctx context.Context, in UpdateMeRequest) (User, error
 				return err
 			}
 		}
-		return asTaken(tx.UpdateProfile(ctx, next))
+		if err := tx.UpdateProfile(ctx, next); err != nil {
+			return asTaken(err)
+		}
+		return tx.Enqueue(ctx, auditEvent(ctx, "user.account.update", next.User))
 	})
 	if err != nil {
 		return User{}, err
 	}
+	s.opts.Kick()
 	if emailChange {
-		s.opts.Kick()
 		s.log.InfoContext(ctx, "email change requested; waiting for the link", "account_id", a.ID)
 	}
 	if phoneChange {

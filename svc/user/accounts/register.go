@@ -164,6 +164,9 @@ func (s *Service) createUser(ctx context.Context, in RegisterRequest, role, scop
 		if err := tx.Enqueue(ctx, s.registeredMessage(out, raw)); err != nil {
 			return err
 		}
+		if err := tx.Enqueue(ctx, auditEvent(ctx, "user.account.create", out)); err != nil {
+			return err
+		}
 		if idemKey != "" {
 			body, err := json.Marshal(out)
 			if err != nil {

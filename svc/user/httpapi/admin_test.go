@@ -39,6 +39,12 @@ func TestAdminReadEndpointsAuthorization(t *testing.T) {
 	if !sameJSON(got, patient) {
 		t.Fatalf("admin detail %+v, want %+v", got, patient)
 	}
+	// Reading a patient's account is audited, naming the patient and the reader.
+	if n := e.count(`SELECT COUNT(*) FROM outbox_messages WHERE target_service = 'admin'
+		AND body LIKE '%"action_performed":"user.account.read"%' AND body LIKE ?`,
+		`%"patient_id":`+itoa(patient.ID)+`%`); n != 1 {
+		t.Fatalf("%d audit events for one read of a patient", n)
+	}
 	for _, tok := range []string{adminPair.AccessToken, e.serviceTokenOf("notification")} {
 		r := e.call("GET", contact, tok, nil).want(http.StatusOK)
 		assertJSON(t, r.Body, `{"user_id":`+itoa(patient.ID)+`,"email":"patient.one@example.com","phone_number":null,
@@ -140,6 +146,10 @@ func TestAdminManagesStaff(t *testing.T) {
 	e.call("POST", deactivate, tok, nil).want(http.StatusOK).decode(&off)
 	if off.IsActive {
 		t.Fatal("deactivate answered an active user")
+	}
+	if n := e.count(`SELECT COUNT(*) FROM outbox_messages WHERE target_service = 'admin'
+		AND body LIKE '%"action_performed":"user.account.deactivate"%' AND body LIKE ?`, `%"object_id":"`+itoa(doctor.ID)+`"%`); n != 1 {
+		t.Fatalf("%d audit events for a deactivation", n)
 	}
 	e.call("POST", httpapi.PathLogin, "", obj{"username": "dr.tran", "password": goodPassword}).problem(http.StatusUnauthorized)
 	e.call("POST", httpapi.PathVerify, "", obj{"token": doctorPair.AccessToken}).problem(http.StatusUnauthorized)

@@ -186,8 +186,11 @@ func TestRegisterIdempotencyKey(t *testing.T) {
 	if n := e.count(`SELECT COUNT(*) FROM users WHERE username = 'lethic'`); n != 1 {
 		t.Fatalf("%d rows for one idempotent registration", n)
 	}
-	if n := e.rows("outbox_messages"); n != 1 {
+	if n := e.count(`SELECT COUNT(*) FROM outbox_messages WHERE target_service = 'notification'`); n != 1 {
 		t.Fatalf("%d notifications for one registration", n)
+	}
+	if n := e.count(`SELECT COUNT(*) FROM outbox_messages WHERE target_service = 'admin' AND body LIKE '%"user.account.create"%'`); n != 1 {
+		t.Fatalf("%d audit events for one registration", n)
 	}
 
 	// The same key for a different registration is refused.
