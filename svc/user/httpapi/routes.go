@@ -72,7 +72,7 @@ func Routes(svc *accounts.Service) []api.Route {
 			Handler: h.verify, Request: accounts.VerifyRequest{}, Response: accounts.User{}},
 		{Method: get, Path: PathMe, Summary: "The caller's account.", Access: api.AnyUser(),
 			Handler: h.getMe, Response: accounts.User{}},
-		{Method: put, Path: PathMe, Summary: "Change the caller's contact details and picture.", Access: api.AnyUser(),
+		{Method: put, Path: PathMe, Summary: "Change the caller's details; a new email or phone needs current_password.", Access: api.AnyUser(),
 			Handler: h.putMe, Request: accounts.UpdateMeRequest{}, Response: accounts.User{}},
 		{Method: post, Path: PathPasswordChg, Summary: "Change the password (needs the old one); ends every session.", Access: api.AnyUser(),
 			Handler: h.changePassword, Request: accounts.PasswordChangeRequest{}, Response: accounts.Detail{}},
