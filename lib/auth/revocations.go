@@ -54,6 +54,12 @@ type Revocations struct {
 	set   atomic.Pointer[revocationSet]
 	ready chan struct{}
 	once  sync.Once
+
+	// local holds what this process revoked itself, refused at once rather
+	// than when Consul echoes it back; copied on write (rare), read on
+	// every check.
+	localMu sync.Mutex
+	local   atomic.Pointer[revocationSet]
 }
 
 type revocationSet struct {
@@ -91,6 +97,59 @@ func (r *Revocations) Check(id Identity) error {
 	if set == nil {
 		return ErrRevocationsUnavailable
 	}
+	if err := set.check(id); err != nil {
+		return err
+	}
+	if local := r.local.Load(); local != nil {
+		return local.check(id)
+	}
+	return nil
+}
+
+// RevokeUserHere makes this process refuse the user's tokens issued at or
+// before before at once: the instance that revoked them does not wait for
+// Consul to tell it (publish with RevocationPublisher all the same).
+func (r *Revocations) RevokeUserHere(userID int64, before time.Time) {
+	r.note(func(s *revocationSet) {
+		if t, ok := s.users[userID]; !ok || t.Before(before) {
+			s.users[userID] = before
+		}
+	})
+}
+
+// RevokeSessionHere is RevokeUserHere for one session.
+func (r *Revocations) RevokeSessionHere(sid string, at time.Time) {
+	r.note(func(s *revocationSet) { s.sessions[sid] = at })
+}
+
+// note adds to the local set, dropping what is older than a day (every
+// token it refused has long expired, and Consul holds it if it matters).
+func (r *Revocations) note(add func(*revocationSet)) {
+	r.localMu.Lock()
+	defer r.localMu.Unlock()
+	next := newRevocationSet()
+	old := time.Now().Add(-24 * time.Hour)
+	if cur := r.local.Load(); cur != nil {
+		for k, t := range cur.users {
+			if t.After(old) {
+				next.users[k] = t
+			}
+		}
+		for k, t := range cur.sessions {
+			if t.After(old) {
+				next.sessions[k] = t
+			}
+		}
+	}
+	add(next)
+	r.local.Store(next)
+}
+
+func newRevocationSet() *revocationSet {
+	return &revocationSet{users: map[int64]time.Time{}, sessions: map[string]time.Time{}, services: map[string]time.Time{}}
+}
+
+func (set *revocationSet) check(id Identity) error {
 	if id.UserID != 0 {
 		if t, ok := set.users[id.UserID]; ok && !id.IssuedAt.After(t) {
 			return ErrRevoked
@@ -150,7 +209,7 @@ func (r *Revocations) Run(ctx context.Context) {
 }
 
 func (r *Revocations) parse(pairs consul.KVPairs) *revocationSet {
-	set := &revocationSet{users: map[int64]time.Time{}, sessions: map[string]time.Time{}, services: map[string]time.Time{}}
+	set := newRevocationSet()
 	for _, p := range pairs {
 		kind, name, ok := strings.Cut(strings.TrimPrefix(p.Key, r.prefix), "/")
 		t, err := parseMillis(p.Value)

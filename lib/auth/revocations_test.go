@@ -277,3 +277,28 @@ func TestRevocationsFailClosedUntilLoadedThenKeepTheLastSet(t *testing.T) {
 		t.Fatalf("consul away: the known revocation is forgotten: %v", err)
 	}
 }
+
+// The process that revokes refuses at once, before Consul echoes it back.
+func TestRevokedHereIsRefusedAtOnce(t *testing.T) {
+	c := sharedConsul(t)
+	s, _ := newSigner(t)
+	r := auth.NewRevocations(c.Client, auth.RevocationOptions{Prefix: prefixFor(t)})
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go r.Run(ctx)
+	<-r.Ready()
+	v := auth.NewVerifier(s.Keys(), auth.DefaultIssuer, auth.DefaultAudience, auth.WithCache(0), auth.WithRevocations(r))
+	a, _ := s.Sign(auth.Identity{UserID: 31, Role: auth.RolePatient, SessionID: "here-1"}, time.Hour, "a")
+	b, _ := s.Sign(auth.Identity{UserID: 32, Role: auth.RolePatient, SessionID: "here-2"}, time.Hour, "b")
+	c2, _ := s.Sign(auth.Identity{UserID: 33, Role: auth.RolePatient, SessionID: "here-3"}, time.Hour, "c")
+	r.RevokeUserHere(31, time.Now())
+	r.RevokeSessionHere("here-2", time.Now())
+	for _, tok := range []string{a, b} {
+		if _, err := v.Verify(ctx, tok); !errors.Is(err, auth.ErrRevoked) {
+			t.Fatalf("revoked here, still accepted: %v", err)
+		}
+	}
+	if _, err := v.Verify(ctx, c2); err != nil {
+		t.Fatalf("another user refused: %v", err)
+	}
+}
