@@ -47,7 +47,9 @@ func (s *Service) revoked(ctx context.Context) {
 	}
 }
 
-// PublishRevocations publishes every recorded revocation not published yet.
+// PublishRevocations publishes every recorded revocation not published
+// yet. This instance refuses them at once, Consul or not; the others learn
+// them from Consul.
 func (s *Service) PublishRevocations(ctx context.Context) error {
 	if s.opts.Publisher == nil {
 		return nil
@@ -58,6 +60,7 @@ func (s *Service) PublishRevocations(ctx context.Context) error {
 			return err
 		}
 		for _, r := range pending {
+			s.revokeHere(r)
 			if err := s.publish(ctx, r); err != nil {
 				return err
 			}
@@ -68,6 +71,17 @@ func (s *Service) PublishRevocations(ctx context.Context) error {
 		if len(pending) < 100 {
 			return nil
 		}
+	}
+}
+
+func (s *Service) revokeHere(r Revocation) {
+	if s.opts.Revocations == nil {
+		return
+	}
+	if r.Kind == RevokeSession {
+		s.opts.Revocations.RevokeSessionHere(r.Subject, r.At)
+	} else if id, err := strconv.ParseInt(r.Subject, 10, 64); err == nil {
+		s.opts.Revocations.RevokeUserHere(id, r.At)
 	}
 }
 
