@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"hospital/lib/apperr"
-	"hospital/lib/httpx"
 	"hospital/lib/userapi"
 )
 
@@ -75,18 +74,20 @@ func badRoleFilter(role string) error {
 	return apperr.Field("role", "Select a valid choice. "+role+" is not one of the available choices.")
 }
 
-// birthDate checks a date of birth: YYYY-MM-DD, not in the future; blank
+// birthDate checks a date of birth: YYYY-MM-DD, from 1900 to today; blank
 // means none.
 func birthDate(v string, now time.Time) (*string, string) {
 	v = strings.TrimSpace(v)
 	if v == "" {
 		return nil, ""
 	}
-	d, err := httpx.ParseDate(v, time.UTC)
-	if err != nil {
-		return nil, "Enter a valid date (YYYY-MM-DD): " + err.Error()
-	}
-	if d.After(now) {
+	d, err := time.Parse(time.DateOnly, v)
+	switch {
+	case err != nil:
+		return nil, "Enter a valid date in the format YYYY-MM-DD."
+	case d.Year() < 1900:
+		return nil, "Enter a date of birth from 1900 on."
+	case d.After(now):
 		return nil, "A date of birth cannot be in the future."
 	}
 	out := d.Format(time.DateOnly)
