@@ -41,7 +41,7 @@ var accessPolicy = map[string][]string{
 	"GET /api/v1/users/patients/":                {"DOCTOR", "NURSE", "ADMIN", "PHARMACIST", "LAB_TECHNICIAN"},
 	"GET /api/v1/admin/users/":                   {"ADMIN"},
 	"POST /api/v1/admin/users/":                  {"ADMIN"},
-	"GET /api/v1/admin/users/{}/":                {"ADMIN", "svc:appointment"},
+	"GET /api/v1/admin/users/{}/":                {"ADMIN"},
 	"GET /api/v1/admin/users/{}/contact-info/":   {"ADMIN", "svc:notification"},
 	"POST /api/v1/admin/users/{}/deactivate/":    {"ADMIN"},
 	"POST /api/v1/admin/users/{}/activate/":      {"ADMIN"},

@@ -100,8 +100,7 @@ func Routes(svc *accounts.Service) []api.Route {
 			Handler: h.adminListUsers, Response: userPage{}, Query: listParams},
 		{Method: post, Path: PathAdminUsers, Summary: "Create an account of any role.", Access: api.Roles(auth.RoleAdmin),
 			Handler: h.adminCreateUser, Request: accounts.RegisterRequest{}, Response: accounts.User{}, Status: http.StatusCreated, Headers: idem},
-		// The appointment service still reads users here until it uses lib/userapi.
-		{Method: get, Path: pathAdminUser, Summary: "A user.", Access: api.Roles(auth.RoleAdmin).OrServices("appointment"),
+		{Method: get, Path: pathAdminUser, Summary: "A user.", Access: api.Roles(auth.RoleAdmin),
 			Handler: h.adminGetUser, Response: accounts.User{}},
 		// The notification service still reads contact info here until it uses lib/userapi.
 		{Method: get, Path: pathAdminUser + "contact-info/", Summary: "How to reach a user.", Access: api.Roles(auth.RoleAdmin).OrServices("notification"),
