@@ -1,4 +1,4 @@
-package user_test
+package httpapi_test
 
 import (
 	"context"
@@ -12,7 +12,9 @@ import (
 	"time"
 
 	"hospital/lib/outbox"
-	"hospital/svc/user/user"
+	"hospital/svc/user/accounts"
+	"hospital/svc/user/httpapi"
+	"hospital/svc/user/store"
 )
 
 func TestRegisterCreatesPatient(t *testing.T) {
@@ -20,7 +22,7 @@ func TestRegisterCreatesPatient(t *testing.T) {
 	e := newEnv(t)
 	body := regBody("nguyenvana")
 	body["phone_number"] = "+84 901-234-567"
-	r := e.call("POST", user.PathRegister, "", body).want(http.StatusCreated)
+	r := e.call("POST", httpapi.PathRegister, "", body).want(http.StatusCreated)
 
 	var got map[string]any
 	r.decode(&got)
@@ -29,12 +31,12 @@ func TestRegisterCreatesPatient(t *testing.T) {
 		keys = append(keys, k)
 	}
 	slices.Sort(keys)
-	want := []string{"date_joined", "email", "first_name", "id", "is_active", "is_staff", "last_name",
-		"phone_number", "profile_picture_url", "role", "username"}
+	want := []string{"date_joined", "date_of_birth", "email", "email_verified", "first_name", "id", "is_active", "is_staff",
+		"language", "last_name", "pending_email", "phone_number", "profile_picture_url", "role", "sex", "username"}
 	if !slices.Equal(keys, want) {
 		t.Fatalf("user JSON has fields %v, want %v", keys, want)
 	}
-	var u user.User
+	var u accounts.User
 	r.decode(&u)
 	if u.Role != "PATIENT" || u.IsStaff || !u.IsActive || u.Username != "nguyenvana" || u.FirstName != "Văn A" {
 		t.Fatalf("unexpected user %+v", u)
@@ -67,8 +69,12 @@ func TestRegisterCreatesPatient(t *testing.T) {
 	if msg.Service != "notification" || msg.Path != "/api/v1/notifications/send/" || msg.Status != outbox.StatusPending {
 		t.Fatalf("outbox message %+v", msg)
 	}
+	link := confirmationLink(t, e, "user-registered:"+itoa(u.ID))
 	assertJSON(t, msg.Body, `{"notification_type":"USER_REGISTERED","recipient_id":`+itoa(u.ID)+
-		`,"channel":"EMAIL","data":{"user_name":"nguyenvana","confirmation_link":"https://hospital.example/login"}}`)
+		`,"channel":"EMAIL","data":{"user_name":"nguyenvana","confirmation_link":"`+link+`"},"sensitive":true}`)
+	if u.EmailVerified || u.Language != "vi" || u.PendingEmail != nil {
+		t.Fatalf("new account %+v", u)
+	}
 	if e.kicks.Load() == 0 {
 		t.Fatal("the outbox dispatcher was not kicked after the commit")
 	}
@@ -81,16 +87,16 @@ func TestRegisterRefusesOtherRoles(t *testing.T) {
 	for _, role := range []string{"DOCTOR", "ADMIN", "NURSE", "PHARMACIST", "INSURANCE_PROVIDER", "LAB_TECHNICIAN"} {
 		body := regBody("x" + strings.ToLower(role))
 		body["role_name"] = role
-		e.call("POST", user.PathRegister, "", body).problem(http.StatusForbidden)
+		e.call("POST", httpapi.PathRegister, "", body).problem(http.StatusForbidden)
 	}
 	body := regBody("chef")
 	body["role_name"] = "CHEF"
-	e.call("POST", user.PathRegister, "", body).fieldError("role_name")
+	e.call("POST", httpapi.PathRegister, "", body).fieldError("role_name")
 
 	body = regBody("explicit")
 	body["role_name"] = "PATIENT"
-	var u user.User
-	e.call("POST", user.PathRegister, "", body).want(http.StatusCreated).decode(&u)
+	var u accounts.User
+	e.call("POST", httpapi.PathRegister, "", body).want(http.StatusCreated).decode(&u)
 	if u.Role != "PATIENT" {
 		t.Fatalf("role %s", u.Role)
 	}
@@ -104,7 +110,7 @@ func TestRegisterRejectsBadInputAndWritesNothing(t *testing.T) {
 	e := newEnv(t)
 	first := regBody("tranthib")
 	first["phone_number"] = "0901234567"
-	e.call("POST", user.PathRegister, "", first).want(http.StatusCreated)
+	e.call("POST", httpapi.PathRegister, "", first).want(http.StatusCreated)
 	usersBefore, outboxBefore := e.rows("users"), e.rows("outbox_messages")
 
 	with := func(field string, v any) obj {
@@ -124,6 +130,10 @@ func TestRegisterRejectsBadInputAndWritesNothing(t *testing.T) {
 		{"short password", with("password", "Ab1!xyz"), "password"},
 		{"numeric password", with("password", "8472910365"), "password"},
 		{"common password", with("password", "password123"), "password"},
+		{"the hospital's name", with("password", "hospital2024"), "password"},
+		{"one letter repeated", with("password", "aaaaaaaa"), "password"},
+		{"eight spaces", with("password", "        "), "password"},
+		{"a run of letters", with("password", "abcdefgh"), "password"},
 		{"password like username", with("password", "newcomer1"), "password"},
 		{"missing password", with("password", ""), "password"},
 		{"bad email", with("email", "not-an-email"), "email"},
@@ -142,7 +152,7 @@ func TestRegisterRejectsBadInputAndWritesNothing(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			r := e.call("POST", user.PathRegister, "", c.body)
+			r := e.call("POST", httpapi.PathRegister, "", c.body)
 			r.t = t
 			if c.field != "" {
 				r.fieldError(c.field)
@@ -153,9 +163,9 @@ func TestRegisterRejectsBadInputAndWritesNothing(t *testing.T) {
 	}
 
 	big := `{"username":"newcomer","password":"` + strings.Repeat("x", 2<<20) + `"}`
-	e.call("POST", user.PathRegister, "", big).problem(http.StatusRequestEntityTooLarge)
+	e.call("POST", httpapi.PathRegister, "", big).problem(http.StatusRequestEntityTooLarge)
 
-	req := e.call("POST", user.PathRegister, "", "username=newcomer", "Content-Type", "text/plain")
+	req := e.call("POST", httpapi.PathRegister, "", "username=newcomer", "Content-Type", "text/plain")
 	req.problem(http.StatusUnsupportedMediaType)
 
 	if u, o := e.rows("users"), e.rows("outbox_messages"); u != usersBefore || o != outboxBefore {
@@ -167,21 +177,24 @@ func TestRegisterIdempotencyKey(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
 	key := "register-7f1c2a9e"
-	var first, again user.User
-	e.call("POST", user.PathRegister, "", regBody("lethic"), "Idempotency-Key", key).want(http.StatusCreated).decode(&first)
-	e.call("POST", user.PathRegister, "", regBody("lethic"), "Idempotency-Key", key).want(http.StatusCreated).decode(&again)
+	var first, again accounts.User
+	e.call("POST", httpapi.PathRegister, "", regBody("lethic"), "Idempotency-Key", key).want(http.StatusCreated).decode(&first)
+	e.call("POST", httpapi.PathRegister, "", regBody("lethic"), "Idempotency-Key", key).want(http.StatusCreated).decode(&again)
 	if first.ID == 0 || !sameJSON(first, again) {
 		t.Fatalf("replay answered %+v, first %+v", again, first)
 	}
 	if n := e.count(`SELECT COUNT(*) FROM users WHERE username = 'lethic'`); n != 1 {
 		t.Fatalf("%d rows for one idempotent registration", n)
 	}
-	if n := e.rows("outbox_messages"); n != 1 {
+	if n := e.count(`SELECT COUNT(*) FROM outbox_messages WHERE target_service = 'notification'`); n != 1 {
 		t.Fatalf("%d notifications for one registration", n)
+	}
+	if n := e.count(`SELECT COUNT(*) FROM outbox_messages WHERE target_service = 'admin' AND body LIKE '%"user.account.create"%'`); n != 1 {
+		t.Fatalf("%d audit events for one registration", n)
 	}
 
 	// The same key for a different registration is refused.
-	e.call("POST", user.PathRegister, "", regBody("someoneelse"), "Idempotency-Key", key).problem(http.StatusUnprocessableEntity)
+	e.call("POST", httpapi.PathRegister, "", regBody("someoneelse"), "Idempotency-Key", key).problem(http.StatusUnprocessableEntity)
 
 	// Concurrent retries of one request make one user.
 	key2 := "register-concurrent-1"
@@ -194,12 +207,12 @@ func TestRegisterIdempotencyKey(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			r := e.call("POST", user.PathRegister, "", regBody("phamvand"), "Idempotency-Key", key2)
+			r := e.call("POST", httpapi.PathRegister, "", regBody("phamvand"), "Idempotency-Key", key2)
 			if r.Status != http.StatusCreated {
 				t.Errorf("concurrent replay: %d %s", r.Status, r.Body)
 				return
 			}
-			var u user.User
+			var u accounts.User
 			r.decode(&u)
 			mu.Lock()
 			ids[u.ID]++
@@ -229,8 +242,8 @@ func TestSchemaAndSeed(t *testing.T) {
 		roles = append(roles, n)
 	}
 	rows.Close()
-	if !slices.Equal(roles, user.Roles) {
-		t.Fatalf("roles %v, want %v", roles, user.Roles)
+	if !slices.Equal(roles, accounts.Roles) {
+		t.Fatalf("roles %v, want %v", roles, accounts.Roles)
 	}
 	if n := e.count(`SELECT COUNT(*) FROM roles r WHERE NOT EXISTS
 		(SELECT 1 FROM role_permissions rp WHERE rp.role_id = r.id)`); n != 0 {
@@ -244,7 +257,7 @@ func TestSchemaAndSeed(t *testing.T) {
 		t.Fatal("user migrations are not tracked in goose_db_version")
 	}
 	// Migrating again is a no-op.
-	if err := user.Migrate(context.Background(), e.db); err != nil {
+	if err := store.Migrate(context.Background(), e.db); err != nil {
 		t.Fatal(err)
 	}
 	// users.role_id is PROTECT: a role in use cannot be deleted.

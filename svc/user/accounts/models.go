@@ -1,8 +1,11 @@
-// Package user is the User service: accounts, roles and permissions, JWT
-// issuing, and the password flows of spec section 1. Files follow the spec's
-// Django app: models (types and JSON shapes), store (SQL), service (domain
-// rules), handlers (HTTP), routes (URLs and what the gateway is told).
-package user
+// Package accounts is the user service's domain: accounts and roles,
+// registration, sign-in and sessions, the password flows, and what other
+// services may learn about a user. It holds the rules only: no SQL (package
+// store) and no HTTP (package httpapi).
+//
+// Where the spec's Django app put things: models here, serializers as the
+// request/response types below, views split into one file per use case.
+package accounts
 
 import (
 	"encoding/json"
@@ -33,21 +36,31 @@ type User struct {
 	IsStaff           bool      `json:"is_staff"`
 	DateJoined        time.Time `json:"date_joined"`
 	ProfilePictureURL *string   `json:"profile_picture_url"`
-
-	passwordHash string
-	roleID       int64
+	// Sex is "M", "F" or null; DateOfBirth is YYYY-MM-DD or null.
+	Sex         *string `json:"sex"`
+	DateOfBirth *string `json:"date_of_birth"`
+	// EmailVerified: the owner followed a link sent to the address.
+	EmailVerified bool `json:"email_verified"`
+	// PendingEmail is the address waiting for its confirmation link.
+	PendingEmail *string `json:"pending_email"`
+	// Language of the messages the user gets: "vi" or "en".
+	Language string `json:"language"`
 }
 
-// ContactInfo is what the Notification service needs to reach a user.
-type ContactInfo struct {
-	UserID      int64   `json:"user_id"`
-	Email       string  `json:"email"`
-	PhoneNumber *string `json:"phone_number"`
-	FirstName   string  `json:"first_name"`
-	LastName    string  `json:"last_name"`
-	Username    string  `json:"username"`
-	PushToken   *string `json:"push_token"`
-	Language    string  `json:"language"`
+// Account is a user with what only this service sees.
+type Account struct {
+	User
+	PasswordHash string  `json:"-"`
+	PushToken    *string `json:"-"`
+}
+
+// NewAccount is a row to insert.
+type NewAccount struct {
+	Username, PasswordHash, Email, FirstName, LastName string
+	Phone, Sex, DateOfBirth                            *string
+	Role                                               string
+	IsStaff                                            bool
+	DateJoined                                         time.Time
 }
 
 // RegisterRequest is the body of POST /api/v1/users/register/ and, with
@@ -60,6 +73,9 @@ type RegisterRequest struct {
 	LastName    string `json:"last_name" validate:"max=150"`
 	PhoneNumber string `json:"phone_number" validate:"max=20"`
 	RoleName    string `json:"role_name" validate:"max=50"`
+	// Sex ("M" or "F") and DateOfBirth (YYYY-MM-DD) are optional.
+	Sex         string `json:"sex" validate:"omitempty,oneof=M F"`
+	DateOfBirth string `json:"date_of_birth" validate:"max=10"`
 }
 
 // LoginRequest is the body of POST /api/v1/users/login/.
@@ -74,9 +90,14 @@ type TokenPair struct {
 	RefreshToken string `json:"refresh_token"`
 }
 
-// RefreshRequest is the body of token/refresh/ and logout/.
+// RefreshRequest is the body of token/refresh/.
 type RefreshRequest struct {
 	RefreshToken string `json:"refresh_token" validate:"required,max=200"`
+}
+
+// LogoutRequest is the optional body of logout/.
+type LogoutRequest struct {
+	RefreshToken string `json:"refresh_token" validate:"max=200"`
 }
 
 // VerifyRequest is the body of token/verify/.
@@ -96,6 +117,15 @@ type UpdateMeRequest struct {
 	// Blank clears the picture; anything else must be an http(s) URL
 	// (checked by the service, since a tag cannot allow blank on a pointer).
 	ProfilePictureURL *string `json:"profile_picture_url" validate:"omitempty,max=500"`
+	// Sex and DateOfBirth: blank clears.
+	Sex         *string `json:"sex" validate:"omitempty,oneof=M F"`
+	DateOfBirth *string `json:"date_of_birth" validate:"omitempty,max=10"`
+	// Language of messages: "vi" or "en".
+	Language *string `json:"language" validate:"omitempty,oneof=vi en"`
+	// PushToken is the device push notifications go to; blank removes it.
+	PushToken *string `json:"push_token" validate:"omitempty,max=512"`
+	// CurrentPassword is required to change email or phone_number.
+	CurrentPassword *string `json:"current_password" validate:"omitempty,max=256"`
 
 	Role     json.RawMessage `json:"role"`
 	RoleName json.RawMessage `json:"role_name"`
@@ -103,6 +133,16 @@ type UpdateMeRequest struct {
 	IsActive json.RawMessage `json:"is_active"`
 	Username json.RawMessage `json:"username"`
 	Password json.RawMessage `json:"password"`
+}
+
+// AdminUpdateRequest is the body of PUT /api/v1/admin/users/{id}/: the
+// details an ADMIN may correct. Absent fields keep their value; blank
+// clears sex and date_of_birth.
+type AdminUpdateRequest struct {
+	FirstName   *string `json:"first_name" validate:"omitempty,max=150"`
+	LastName    *string `json:"last_name" validate:"omitempty,max=150"`
+	Sex         *string `json:"sex" validate:"omitempty,oneof=M F"`
+	DateOfBirth *string `json:"date_of_birth" validate:"omitempty,max=10"`
 }
 
 // PasswordChangeRequest is the body of password/change/.
@@ -140,7 +180,25 @@ type Detail struct {
 	Detail string `json:"detail"`
 }
 
-// ListFilter selects users for the admin list.
+// DoctorListing is how any signed-in user sees a doctor: enough to book.
+type DoctorListing struct {
+	ID        int64  `json:"id"`
+	Name      string `json:"name"`
+	FirstName string `json:"first_name"`
+	LastName  string `json:"last_name"`
+}
+
+// PatientListing is how staff find a patient: enough to tell two apart.
+type PatientListing struct {
+	ID          int64   `json:"id"`
+	Username    string  `json:"username"`
+	FirstName   string  `json:"first_name"`
+	LastName    string  `json:"last_name"`
+	Sex         *string `json:"sex"`
+	DateOfBirth *string `json:"date_of_birth"`
+}
+
+// ListFilter selects users for the lists.
 type ListFilter struct {
 	Role     string
 	IsActive *bool
@@ -149,19 +207,52 @@ type ListFilter struct {
 	Limit    int
 }
 
-// notification is the spec's payload for POST /api/v1/notifications/send/.
-type notification struct {
-	NotificationType string            `json:"notification_type"`
-	RecipientID      int64             `json:"recipient_id"`
-	Channel          string            `json:"channel"`
-	Data             map[string]string `json:"data"`
+// RefreshToken is a stored refresh token (its hash, never the token).
+type RefreshToken struct {
+	ID        int64
+	Hash      string
+	FamilyID  string
+	UserID    int64
+	CreatedAt time.Time
+	ExpiresAt time.Time
+	Used      bool
+	Revoked   bool
 }
 
-// Notification service endpoint and the types the user service sends.
+// ResetToken is a stored password-reset token (its hash).
+type ResetToken struct {
+	ID        int64
+	UserID    int64
+	CreatedAt time.Time
+	ExpiresAt time.Time
+	Used      bool
+}
+
+// Email token purposes.
 const (
-	NotificationService     = "notification"
-	NotificationSendPath    = "/api/v1/notifications/send/"
-	NotifyUserRegistered    = "USER_REGISTERED"
-	NotifyPasswordResetReq  = "PASSWORD_RESET_REQUESTED"
-	notificationChannelMail = "EMAIL"
+	EmailVerify = "VERIFY" // confirms the address the account has
+	EmailChange = "CHANGE" // makes Email the account's address
 )
+
+// EmailToken is a stored link that confirms an address (its hash).
+type EmailToken struct {
+	ID        int64
+	Hash      string
+	UserID    int64
+	Email     string
+	Purpose   string
+	CreatedAt time.Time
+	ExpiresAt time.Time
+	Used      bool
+}
+
+// EmailConfirmRequest is the body of email/confirm/.
+type EmailConfirmRequest struct {
+	Token string `json:"token" validate:"required,max=200"`
+}
+
+// EmailConfirmed answers a confirmed link.
+type EmailConfirmed struct {
+	Detail string `json:"detail"`
+	Email  string `json:"email"`
+}

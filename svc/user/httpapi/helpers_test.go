@@ -1,4 +1,4 @@
-package user_test
+package httpapi_test
 
 import (
 	"bytes"
@@ -7,6 +7,7 @@ import (
 	"crypto/rand"
 	"database/sql"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -21,11 +22,14 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"hospital/lib/api"
 	"hospital/lib/auth"
 	"hospital/lib/middleware"
 	"hospital/lib/problem"
 	"hospital/lib/testkit"
-	"hospital/svc/user/user"
+	"hospital/svc/user/accounts"
+	"hospital/svc/user/httpapi"
+	"hospital/svc/user/store"
 )
 
 // logs collects every log line of the test binary, so tests can prove that
@@ -59,36 +63,79 @@ const (
 	testServiceSecret = "billing-secret=with=equals"
 )
 
-// env is one user service over its own fresh database, served over real HTTP.
+// sharedConsul is the one Consul agent of the test binary; each env keeps
+// its revocations under a prefix of its own.
+var sharedConsul = testkit.SharedOnce(testkit.StartConsul)
+
+// env is one user service over its own fresh database, served over real
+// HTTP, publishing revocations to a real Consul, where peer (another
+// service's token check) follows them.
 type env struct {
 	t      *testing.T
 	db     *sql.DB
-	svc    *user.Service
+	svc    *accounts.Service
 	signer *auth.Signer
 	clock  *testkit.Clock
 	kicks  atomic.Int32
 	url    string
+	consul *testkit.Consul
+	prefix string
+	peer   *auth.Verifier
 }
 
-func newEnv(t *testing.T) *env {
+// follow returns a running revocation watcher of the env's prefix.
+func (e *env) follow() *auth.Revocations {
+	e.t.Helper()
+	r := auth.NewRevocations(e.consul.Client, auth.RevocationOptions{Prefix: e.prefix})
+	ctx, cancel := context.WithCancel(context.Background())
+	e.t.Cleanup(cancel)
+	go r.Run(ctx)
+	select {
+	case <-r.Ready():
+	case <-time.After(10 * time.Second):
+		e.t.Fatal("revocations not loaded from consul")
+	}
+	return r
+}
+
+func newEnv(t *testing.T) *env { return newEnvWith(t, nil) }
+
+// newEnvWith is newEnv with options changed by set.
+func newEnvWith(t *testing.T, set func(*accounts.Options)) *env {
 	t.Helper()
-	db, _ := testkit.NewMySQL(t, user.Migrate)
+	db, _ := testkit.NewMySQL(t, store.Migrate)
 	_, key, err := ed25519.GenerateKey(rand.Reader)
 	if err != nil {
 		t.Fatal(err)
 	}
-	e := &env{t: t, db: db, clock: testkit.NewClock(time.Now().UTC())}
+	e := &env{t: t, db: db, clock: testkit.NewClock(time.Now().UTC()), consul: sharedConsul(t),
+		prefix: fmt.Sprintf("test/%s-%d/", t.Name(), time.Now().UnixNano())}
 	e.signer = auth.NewSigner(key, auth.DefaultIssuer, auth.DefaultAudience)
-	clients, err := user.ParseServiceClients("billing=" + testServiceSecret + ", notification = notif-secret")
+	clients, err := accounts.ParseServiceClients("billing=" + testServiceSecret + ", notification = notif-secret")
 	if err != nil {
 		t.Fatal(err)
 	}
-	e.svc = user.New(db, user.Options{
+	opts := accounts.Options{
 		Signer: e.signer, ServiceClients: clients, PublicBaseURL: testBaseURL + "/",
 		Now: e.clock.Now, Kick: func() { e.kicks.Add(1) }, Logger: slog.Default(),
-	})
+		Publisher: auth.NewRevocationPublisher(e.consul.Client, e.prefix), Revocations: e.follow(),
+	}
+	if set != nil {
+		set(&opts)
+	}
+	e.svc = accounts.New(store.New(db), opts)
+	workers, stop := context.WithCancel(context.Background())
+	t.Cleanup(stop)
+	go e.svc.RunResets(workers)
+	e.peer = auth.NewVerifier(e.signer.Keys(), auth.DefaultIssuer, auth.DefaultAudience,
+		auth.WithCache(0), auth.WithRevocations(e.follow()))
 	metrics := middleware.NewMetrics(prometheus.NewRegistry())
-	srv := httptest.NewServer(middleware.Recover(middleware.RequestID(metrics.Observe(user.Router(e.svc)))))
+	h, err := httpapi.Handler(e.svc, api.Options{Verifier: e.svc.Verifier(), PublicBaseURL: testBaseURL},
+		api.Info{Title: "user service"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(middleware.Recover(middleware.RequestID(metrics.Observe(h))))
 	t.Cleanup(srv.Close)
 	e.url = srv.URL
 	return e
@@ -184,17 +231,17 @@ func regBody(username string) obj {
 }
 
 // register creates a patient over HTTP.
-func (e *env) register(username string) user.User {
+func (e *env) register(username string) accounts.User {
 	e.t.Helper()
-	var u user.User
-	e.call("POST", user.PathRegister, "", regBody(username)).want(http.StatusCreated).decode(&u)
+	var u accounts.User
+	e.call("POST", httpapi.PathRegister, "", regBody(username)).want(http.StatusCreated).decode(&u)
 	return u
 }
 
-func (e *env) login(username, password string) user.TokenPair {
+func (e *env) login(username, password string) accounts.TokenPair {
 	e.t.Helper()
-	var p user.TokenPair
-	e.call("POST", user.PathLogin, "", obj{"username": username, "password": password}).want(http.StatusOK).decode(&p)
+	var p accounts.TokenPair
+	e.call("POST", httpapi.PathLogin, "", obj{"username": username, "password": password}).want(http.StatusOK).decode(&p)
 	if p.AccessToken == "" || p.RefreshToken == "" {
 		e.t.Fatalf("login answered without tokens: %+v", p)
 	}
@@ -202,23 +249,27 @@ func (e *env) login(username, password string) user.TokenPair {
 }
 
 // admin creates (through the bootstrap path) and logs in the first ADMIN.
-func (e *env) admin() (user.User, user.TokenPair) {
+func (e *env) admin() (accounts.User, accounts.TokenPair) {
 	e.t.Helper()
-	created, err := e.svc.Bootstrap(context.Background(), "root.admin", "Admin-Pass-2024!", "root@hospital.example")
+	created, err := e.svc.Bootstrap(context.Background(), "root.admin", "Copper-Kettle-2024!", "root@hospital.example")
 	if err != nil || !created {
 		e.t.Fatalf("bootstrap admin: created=%v err=%v", created, err)
 	}
-	pair := e.login("root.admin", "Admin-Pass-2024!")
-	var u user.User
-	e.call("GET", user.PathMe, pair.AccessToken, nil).want(http.StatusOK).decode(&u)
+	pair := e.login("root.admin", "Copper-Kettle-2024!")
+	var u accounts.User
+	e.call("GET", httpapi.PathMe, pair.AccessToken, nil).want(http.StatusOK).decode(&u)
 	return u, pair
 }
 
 // serviceToken obtains a SERVICE token the way other services do.
-func (e *env) serviceToken() string {
+func (e *env) serviceToken() string { return e.serviceTokenOf("billing") }
+
+// serviceTokenOf is the service token of one of the configured clients.
+func (e *env) serviceTokenOf(service string) string {
 	e.t.Helper()
-	var out user.ServiceTokenResponse
-	e.call("POST", user.PathServiceToken, "", obj{"service": "billing", "secret": testServiceSecret}).
+	secret := map[string]string{"billing": testServiceSecret, "notification": "notif-secret"}[service]
+	var out accounts.ServiceTokenResponse
+	e.call("POST", httpapi.PathServiceToken, "", obj{"service": service, "secret": secret}).
 		want(http.StatusOK).decode(&out)
 	return out.AccessToken
 }
@@ -245,6 +296,28 @@ func assertNotLogged(t *testing.T, secrets ...string) {
 		if s != "" && strings.Contains(all, s) {
 			t.Fatalf("a secret (%.6s...) appears in the logs", s)
 		}
+	}
+}
+
+// refusedByPeer waits (up to 5 s) until another service refuses tok as revoked.
+func (e *env) refusedByPeer(tok string) {
+	e.t.Helper()
+	err := testkit.Until(context.Background(), 5*time.Second, nil, func(ctx context.Context) error {
+		if _, err := e.peer.Verify(ctx, tok); !errors.Is(err, auth.ErrRevoked) {
+			return fmt.Errorf("another service still accepts the token (%v)", err)
+		}
+		return nil
+	})
+	if err != nil {
+		e.t.Fatal(err)
+	}
+}
+
+// acceptedByPeer checks another service accepts tok.
+func (e *env) acceptedByPeer(tok string) {
+	e.t.Helper()
+	if _, err := e.peer.Verify(context.Background(), tok); err != nil {
+		e.t.Fatalf("another service refuses a good token: %v", err)
 	}
 }
 

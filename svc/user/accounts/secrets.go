@@ -1,4 +1,4 @@
-package user
+package accounts
 
 import (
 	"crypto/rand"
@@ -17,7 +17,7 @@ func randomToken() string {
 	return base64.RawURLEncoding.EncodeToString(b[:])
 }
 
-// randomID returns 128 random bits in hex: token IDs and refresh families.
+// randomID returns 128 random bits in hex: token IDs and session ids.
 func randomID() string {
 	var b [16]byte
 	_, _ = rand.Read(b[:])
