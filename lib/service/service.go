@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"net"
 	"net/http"
 	"os/signal"
@@ -43,6 +44,10 @@ type Service struct {
 	Consul     *consul.Client
 	Resolver   *discovery.Resolver
 	Client     *svcclient.Client
+	// Revocations follows the user service's token revocations in Consul
+	// KV; every token check consults it.
+	Revocations *auth.Revocations
+	verifier    *auth.Verifier
 
 	base      config.Base
 	listener  net.Listener
@@ -90,9 +95,13 @@ func New(name string, base config.Base) (*Service, error) {
 	if base.ServiceSecret != "" {
 		client.SetTokenSource(svcclient.NewClientCredentials(client, name, base.ServiceSecret))
 	}
+	rev := auth.NewRevocations(cc, auth.RevocationOptions{Logger: log})
+	go rev.Run(ctx)
 	s := &Service{
 		Name: name, InstanceID: instance, Addr: addr, Log: log, Registry: reg,
-		Consul: cc, Resolver: res, Client: client,
+		Consul: cc, Resolver: res, Client: client, Revocations: rev,
+		verifier: auth.NewVerifier(auth.NewJWKSCache(client.FetchJWKS), auth.DefaultIssuer, auth.DefaultAudience,
+			auth.WithCache(auth.DefaultCacheSize), auth.WithRevocations(rev)),
 		base: base, listener: ln, ctx: ctx, cancel: cancel, closeLogs: closeLogs,
 		checkIntv: base.ConsulCheckInterval,
 	}
@@ -102,10 +111,10 @@ func New(name string, base config.Base) (*Service, error) {
 // Context lives until the service stops.
 func (s *Service) Context() context.Context { return s.ctx }
 
-// Verifier checks tokens against the user service's JWKS, found through Consul.
-func (s *Service) Verifier() *auth.Verifier {
-	return auth.NewVerifier(auth.NewJWKSCache(s.Client.FetchJWKS), auth.DefaultIssuer, auth.DefaultAudience)
-}
+// Verifier checks tokens against the user service's JWKS, found through
+// Consul, and against the revocations; a token's signature is checked once
+// and cached until it expires.
+func (s *Service) Verifier() *auth.Verifier { return s.verifier }
 
 // Spec is what Run serves.
 type Spec struct {
@@ -180,6 +189,21 @@ func (s *Service) Run(ctx context.Context, spec Spec) error {
 	if err != nil {
 		return err
 	}
+	// Until the revocations are loaded no token can be told good from
+	// revoked (every check answers 503), so the instance takes no traffic.
+	checks := maps.Clone(spec.Checks)
+	if checks == nil {
+		checks = map[string]health.Check{}
+	}
+	checks["revocations"] = func(context.Context) error {
+		select {
+		case <-s.Revocations.Ready():
+			return nil
+		default:
+			return errors.New("token revocations not loaded from consul yet")
+		}
+	}
+	spec.Checks = checks
 	hl := health.New(spec.Checks)
 	metrics := middleware.NewMetrics(s.Registry)
 

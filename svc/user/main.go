@@ -65,10 +65,9 @@ func run() error {
 	s.Client.SetTokenSource(auth.NewSignerTokens(signer, s.Name, 10*time.Minute))
 	dispatcher := outbox.NewDispatcher(st.DB(), s.Client, outbox.Options{Registerer: s.Registry, Logger: s.Log})
 
-	// Revocations: published here, followed here too (so this service's
-	// own endpoints refuse revoked tokens like every other service's).
-	revocations := auth.NewRevocations(s.Consul, auth.RevocationOptions{Logger: s.Log})
-	go revocations.Run(s.Context())
+	// Revocations are published here and followed here too (lib/service),
+	// so this service's own endpoints refuse revoked tokens like every other's.
+	revocations := s.Revocations
 
 	svc := accounts.New(st, accounts.Options{
 		Signer: signer, ServiceClients: clients, PublicBaseURL: cfg.PublicBaseURL,
@@ -80,20 +79,11 @@ func run() error {
 	})
 	bootstrapAdmin(startCtx, svc, cfg, s.Log)
 
-	routes := httpapi.Routes(svc)
-	handler, err := httpapi.Handler(svc, api.Options{
-		Verifier: svc.Verifier(), MaxBody: cfg.MaxBodyBytes, PublicBaseURL: cfg.PublicBaseURL,
-	}, api.Info{Title: "user service", Description: "Accounts, sign-in and the password flows."})
-	if err != nil {
-		return err
-	}
 	return s.Run(context.Background(), service.Spec{
-		Handler: handler,
-		Routes:  httpapi.GatewayRoutes(routes),
-		Checks: map[string]health.Check{
-			"mysql":       mysqldb.Ping(st.DB()),
-			"revocations": loaded(revocations),
-		},
+		API:      httpapi.Routes(svc),
+		Info:     api.Info{Title: "user service", Description: "Accounts, sign-in and the password flows."},
+		Verifier: svc.Verifier(),
+		Checks:   map[string]health.Check{"mysql": mysqldb.Ping(st.DB())},
 		Background: []func(context.Context){
 			dispatcher.Run,
 			svc.RunResets,
@@ -102,19 +92,6 @@ func run() error {
 			service.Every(time.Hour, s.Log, "housekeeping", svc.Cleanup),
 		},
 	})
-}
-
-// loaded is ready once the revocations were read from Consul: until then
-// the service cannot accept any token, so it takes no traffic.
-func loaded(r *auth.Revocations) health.Check {
-	return func(context.Context) error {
-		select {
-		case <-r.Ready():
-			return nil
-		default:
-			return errors.New("token revocations not loaded from consul yet")
-		}
-	}
 }
 
 func signingKey(cfg accounts.Config, log *slog.Logger) (ed25519.PrivateKey, error) {

@@ -24,6 +24,9 @@ func TestREADMECarriesTheRouteTable(t *testing.T) {
 // agree with it, and the running service must enforce it. "anon" is no
 // token; roles are users' tokens; "svc:<name>" is that service's token.
 var accessPolicy = map[string][]string{
+	"GET /api/v1/users/.well-known/jwks.json": {"anon", "*"},
+	// Client credentials: no token; the secret in the body decides.
+	"POST /api/v1/users/internal/service-token/": {"anon", "*"},
 	"POST /api/v1/users/register/":               {"anon", "*"},
 	"POST /api/v1/users/login/":                  {"anon", "*"},
 	"POST /api/v1/users/logout/":                 {"users"},

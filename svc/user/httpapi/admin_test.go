@@ -2,6 +2,7 @@ package httpapi_test
 
 import (
 	"context"
+	"hospital/lib/api"
 	"net/http"
 	"sync"
 	"testing"
@@ -226,7 +227,7 @@ func TestBootstrapAdmin(t *testing.T) {
 }
 
 func TestGatewayRoutes(t *testing.T) {
-	routes := httpapi.GatewayRoutes(httpapi.Routes(nil))
+	routes := api.GatewayRoutes(httpapi.Routes(nil))
 	if _, err := routemeta.Encode(routes); err != nil {
 		t.Fatal(err)
 	}

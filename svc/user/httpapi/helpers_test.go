@@ -130,8 +130,7 @@ func newEnvWith(t *testing.T, set func(*accounts.Options)) *env {
 	e.peer = auth.NewVerifier(e.signer.Keys(), auth.DefaultIssuer, auth.DefaultAudience,
 		auth.WithCache(0), auth.WithRevocations(e.follow()))
 	metrics := middleware.NewMetrics(prometheus.NewRegistry())
-	h, err := httpapi.Handler(e.svc, api.Options{Verifier: e.svc.Verifier(), PublicBaseURL: testBaseURL},
-		api.Info{Title: "user service"})
+	h, err := httpapi.Handler(e.svc, api.Options{Verifier: e.svc.Verifier(), PublicBaseURL: testBaseURL})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -60,6 +60,10 @@ func Routes(svc *accounts.Service) []api.Route {
 		{Name: "search", Description: "Part of the username, email, first or last name."},
 	}, api.PageParams...)
 	return []api.Route{
+		{Method: get, Path: PathJWKS, Summary: "The public keys tokens are signed with (JWKS).", Access: api.Public(),
+			Handler: h.jwks, Response: auth.JWKS{}},
+		{Method: post, Path: PathServiceToken, Summary: "A service token for a service's client id and secret.", Access: api.ClientCredentials(),
+			Handler: h.serviceToken, Request: accounts.ServiceTokenRequest{}, Response: accounts.ServiceTokenResponse{}},
 		{Method: post, Path: PathRegister, Summary: "Register a patient account.", Access: api.Public(),
 			Handler: h.register, Request: accounts.RegisterRequest{}, Response: accounts.User{}, Status: http.StatusCreated, Headers: idem},
 		{Method: post, Path: PathLogin, Summary: "Sign in: an access and a refresh token.", Access: api.Public(),
