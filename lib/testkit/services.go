@@ -81,8 +81,21 @@ func (s *Service) Another(t testing.TB) *Service {
 }
 
 // start runs the service on port (0: a free one) and waits until Consul
-// reports it passing.
+// reports it passing. A port chosen here can be taken by someone else before
+// the service binds it; the start is then tried again with new ports.
 func (s *Service) start(c *Consul, port int) error {
+	var err error
+	for range 3 {
+		err = s.startOnce(c, port)
+		if err == nil || s.Proc == nil || !s.Proc.Exited() || !strings.Contains(s.Tail(2000), "address already in use") {
+			return err
+		}
+	}
+	return err
+}
+
+func (s *Service) startOnce(c *Consul, port int) error {
+	s.Proc = nil
 	var err error
 	if port == 0 {
 		if port, err = FreePort(); err != nil {
