@@ -120,6 +120,10 @@ func TestChaos(t *testing.T) {
 		{name: "kill -9 gateway", target: "user", expect: "gateway down", recovery: true, brk: stop(&gw, true), repair: start(&gw)},
 		{name: "kill -9 MariaDB", target: "appointment", expect: "store", recovery: true,
 			brk: func(*testing.T) { r.maria.Kill() }, repair: func(t *testing.T) { r.maria.Restart(t) }},
+		{name: "SIGTERM MariaDB", target: "appointment", expect: "store", recovery: true,
+			brk: func(t *testing.T) { r.maria.Shutdown(t) }, repair: func(t *testing.T) { r.maria.Restart(t) }},
+		{name: "Mailpit (SMTP) down", target: "notification", expect: "no failure", answered: 20,
+			brk: func(*testing.T) { r.notif.mail.Stop() }, repair: func(t *testing.T) { r.notif.mail.Start(t) }},
 		{name: "FerretDB unreachable (Toxiproxy down)", target: "notification", expect: "store",
 			brk: func(*testing.T) { r.mongoProxy.Stop() },
 			repair: func(t *testing.T) {

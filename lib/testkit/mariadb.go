@@ -135,6 +135,14 @@ func StartMariaDB(t testing.TB) *MariaDB {
 // Kill ends the server at once (kill -9: no shutdown, as in a crash).
 func (m *MariaDB) Kill() { m.proc.Kill() }
 
+// Shutdown stops the server with SIGTERM (a clean shutdown) and waits.
+func (m *MariaDB) Shutdown(t testing.TB) {
+	t.Helper()
+	if err := m.proc.Stop(30 * time.Second); err != nil {
+		t.Error(err)
+	}
+}
+
 // Restart starts the server again on the same port and data directory
 // after Kill, as a supervisor would, and waits until it answers.
 func (m *MariaDB) Restart(t testing.TB) {
