@@ -129,8 +129,10 @@ func validParam(p *openapi3.Parameter, ids []string, rng *rand.Rand) string {
 		return fmt.Sprint(s.Enum[0])
 	}
 	switch {
-	case s != nil && s.Type.Is("integer"):
+	case s != nil && s.Type.Is("integer"), s == nil && strings.HasPrefix(p.Name, "page"):
 		return "1"
+	case s == nil && strings.Contains(p.Name, "date"):
+		return time.Now().Format(time.DateOnly)
 	case s != nil && s.Format == "date":
 		return time.Now().Format(time.DateOnly)
 	case s != nil && s.Format == "date-time":

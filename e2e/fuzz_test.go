@@ -218,7 +218,9 @@ func fuzzOperations(ctx context.Context, p *platform) ([]operation, error) {
 					op.pathParams = append(op.pathParams, &openapi3.Parameter{In: openapi3.ParameterInPath,
 						Schema: openapi3.NewInt64Schema().NewRef()})
 				}
-				op.query = []*openapi3.Parameter{{Name: "page", In: openapi3.ParameterInQuery}, {Name: "date", In: openapi3.ParameterInQuery}}
+				for _, q := range []string{"page", "page_size", "date", "date_from", "date_to"} {
+					op.query = append(op.query, &openapi3.Parameter{Name: q, In: openapi3.ParameterInQuery})
+				}
 				ops = append(ops, op)
 			}
 		}
