@@ -65,7 +65,7 @@ func TestChaos(t *testing.T) {
 	emails := map[int64]string{docA: "drca@hospital.test", docB: "drcb@hospital.test"}
 	var patients []int64
 	var tokens []string
-	for i := range 6 {
+	for i := range 24 { // a few bookings each: per-patient booking limits stay out of the way
 		name := fmt.Sprintf("chaos-p%d", i)
 		id, tok := r.patient(t, name)
 		patients, tokens = append(patients, id), append(tokens, tok)
