@@ -140,7 +140,7 @@ func TestGatewayFailures(t *testing.T) {
 			`gateway_upstream_requests_total{code="unavailable",service="fragile"}`,
 			`gateway_upstream_requests_total{code="timeout",service="slow"}`,
 		} {
-			waitMetric(t, gw.URL, want)
+			waitMetric(t, gw.OpsURL, want)
 		}
 	})
 }

@@ -107,7 +107,7 @@ func TestGateway(t *testing.T) {
 			{Pattern: "/api/v1/users/login/", Public: []string{"POST"}},
 			{Pattern: "/api/v1/rogue/*", Public: []string{"GET"}},
 		}, echo("rogue"))
-		waitMetric(t, gw.URL, `gateway_routes_refused{reason="not_owner",service="rogue"} 2`)
+		waitMetric(t, gw.OpsURL, `gateway_routes_refused{reason="not_owner",service="rogue"} 2`)
 		resp, body := call(t, http.MethodPost, gw.URL+"/api/v1/users/password/reset/", strings.NewReader(`{}`))
 		if resp.StatusCode != http.StatusOK || resp.Header.Get("X-Upstream") != "user" {
 			t.Fatalf("the owner's route: %d from %q: %s", resp.StatusCode, resp.Header.Get("X-Upstream"), body)
@@ -436,7 +436,7 @@ func TestGateway(t *testing.T) {
 	})
 
 	t.Run("metrics", func(t *testing.T) {
-		resp, body := call(t, http.MethodGet, gw.URL+"/metrics", nil)
+		resp, body := call(t, http.MethodGet, gw.OpsURL+"/metrics", nil)
 		if resp.StatusCode != http.StatusOK {
 			t.Fatalf("metrics: %d", resp.StatusCode)
 		}

@@ -34,6 +34,8 @@ type testGateway struct {
 	*Gateway
 	svc *service.Service
 	URL string
+	// OpsURL is the operator listener: health and metrics.
+	OpsURL string
 }
 
 func testConfig(c *testkit.Consul) Config {
@@ -72,7 +74,7 @@ func newGateway(t testing.TB, cfg Config) *testGateway {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &testGateway{Gateway: g, svc: s, URL: "http://" + s.Addr}
+	return &testGateway{Gateway: g, svc: s, URL: "http://" + s.Addr, OpsURL: "http://" + s.OpsAddr}
 }
 
 // startGateway runs a gateway until the test ends.
@@ -88,7 +90,7 @@ func startGateway(t testing.TB, cfg Config) *testGateway {
 			t.Errorf("gateway run: %v", err)
 		}
 	})
-	if err := testkit.Until(ctx, 30*time.Second, nil, testkit.HTTPOK(gw.URL+"/healthz/ready")); err != nil {
+	if err := testkit.Until(ctx, 30*time.Second, nil, testkit.HTTPOK(gw.OpsURL+"/healthz/ready")); err != nil {
 		t.Fatal(err)
 	}
 	return gw

@@ -83,14 +83,14 @@ func TestNoAnswerBeforeRoutesLoaded(t *testing.T) {
 			t.Errorf("%s: 503 without Retry-After", path)
 		}
 	}
-	resp, _ := call(t, http.MethodGet, gw.URL+"/healthz/ready", nil)
+	resp, _ := call(t, http.MethodGet, gw.OpsURL+"/healthz/ready", nil)
 	if resp.StatusCode == http.StatusOK {
 		t.Fatal("ready before the routing table was loaded")
 	}
 
 	g.Open()
 	waitServedBy(t, gw.URL+"/api/v1/users/x", "user")
-	waitStatus(t, http.MethodGet, gw.URL+"/healthz/ready", http.StatusOK)
+	waitStatus(t, http.MethodGet, gw.OpsURL+"/healthz/ready", http.StatusOK)
 	resp, body := call(t, http.MethodGet, gw.URL+"/api/v1/nothing/here/", nil)
 	problemBody(t, resp, body, http.StatusNotFound)
 }
