@@ -29,14 +29,32 @@ func newGate(t *testing.T, target string) *gate {
 		t.Fatal(err)
 	}
 	g := &gate{addr: ln.Addr().String(), open: make(chan struct{})}
-	var wg sync.WaitGroup
-	t.Cleanup(func() { ln.Close(); g.Open(); wg.Wait() })
+	var (
+		wg    sync.WaitGroup
+		mu    sync.Mutex
+		conns []net.Conn
+	)
+	// Idle keep-alive connections of the stopped gateway's Consul client
+	// would hold the copies open for the client's idle timeout (90 s).
+	t.Cleanup(func() {
+		ln.Close()
+		g.Open()
+		mu.Lock()
+		for _, c := range conns {
+			c.Close()
+		}
+		mu.Unlock()
+		wg.Wait()
+	})
 	go func() {
 		for {
 			conn, err := ln.Accept()
 			if err != nil {
 				return
 			}
+			mu.Lock()
+			conns = append(conns, conn)
+			mu.Unlock()
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
