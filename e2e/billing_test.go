@@ -258,10 +258,10 @@ func TestBillingEndToEnd(t *testing.T) {
 
 	// Insurance: a provider, the patient's policy, a claim, a partial approval, the payout.
 	prov := r.do(t, http.MethodPost, "/api/v1/admin/users/", r.admin, map[string]any{
-		"username": "baoviet", "password": "Str0ng-baoviet", "email": "claims@baoviet.test", "role_name": "INSURANCE_PROVIDER"}, nil)
+		"username": "baoviet", "password": staffPass, "email": "claims@baoviet.test", "role_name": "INSURANCE_PROVIDER"}, nil)
 	expect(t, "create provider", prov, http.StatusCreated)
 	provID := num(prov.body["id"])
-	provTok, _ := r.login(t, "baoviet", "Str0ng-baoviet")
+	provTok, _ := r.login(t, "baoviet", staffPass)
 	pol := r.do(t, http.MethodPost, fmt.Sprintf("/api/v1/patients/%d/insurance-policies/", patID), patTok, map[string]any{
 		"insurance_provider_id": provID, "provider_name": "Bảo Việt", "policy_number": "BV-E2E-1", "member_id": "M1",
 		"valid_from": "2026-01-01", "valid_to": "2030-12-31", "coverage_details_json": map[string]any{"outpatient": "80%"}}, nil)

@@ -31,7 +31,6 @@ import (
 const fuzzService = "appointment"
 
 // staffPass is the password of the staff accounts the suite creates.
-const staffPass = "Maple-Orbit-4471!"
 
 // fuzzLimit bounds the requests per operation.
 const fuzzLimit = 120

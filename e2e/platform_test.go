@@ -26,6 +26,9 @@ const (
 	adminPass = "Adm1n-pass-e2e"
 	// patientPass is every registered patient's first password.
 	patientPass = "Blue-Lotus-2026"
+	// staffPass is every staff account's password (none may contain its
+	// username: the password policy refuses that).
+	staffPass = "Quiet-Mango-Harbor-81"
 )
 
 type platform struct {
