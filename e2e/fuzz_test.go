@@ -30,8 +30,6 @@ import (
 // fuzzService is the service whose token the fuzz suite uses.
 const fuzzService = "appointment"
 
-// staffPass is the password of the staff accounts the suite creates.
-
 // fuzzLimit bounds the requests per operation.
 const fuzzLimit = 120
 
