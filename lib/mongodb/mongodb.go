@@ -102,7 +102,8 @@ func EnsureIndexes(ctx context.Context, coll *mongo.Collection, indexes ...Index
 
 // IsDuplicate reports whether err is a unique-index violation: E11000, or
 // the internal error FerretDB v1 answers when an update (not an insert)
-// breaks a unique index.
+// breaks a unique index (its backend's own message: SQLSTATE 23505 on
+// PostgreSQL, "UNIQUE constraint failed" on SQLite).
 func IsDuplicate(err error) bool {
 	if err == nil {
 		return false
@@ -111,7 +112,11 @@ func IsDuplicate(err error) bool {
 		return true
 	}
 	var se mongo.ServerError
-	return errors.As(err, &se) && strings.Contains(err.Error(), "UNIQUE constraint failed")
+	if !errors.As(err, &se) {
+		return false
+	}
+	msg := err.Error()
+	return strings.Contains(msg, "SQLSTATE 23505") || strings.Contains(msg, "UNIQUE constraint failed")
 }
 
 // IsNotFound reports whether err means a single-document read found nothing.
