@@ -31,11 +31,21 @@ func Migrate(ctx context.Context, db *sql.DB) error {
 // Header is the request header carrying the key.
 const Header = "Idempotency-Key"
 
-// KeyFrom returns the request's key ("" when absent) or a 400 when malformed.
+// MaxKeyLength is the longest key accepted (the stores' column width).
+const MaxKeyLength = 200
+
+// KeyFrom returns the request's key ("" when absent) or a 400 when malformed:
+// a key is 1 to MaxKeyLength printable ASCII characters (a UUID fits), so
+// every store can keep it and every log line can show it as it is.
 func KeyFrom(r *http.Request) (string, error) {
 	k := r.Header.Get(Header)
-	if len(k) > 200 {
+	if len(k) > MaxKeyLength {
 		return "", problem.Field(Header, "Ensure this header has no more than 200 characters.")
+	}
+	for i := 0; i < len(k); i++ {
+		if k[i] < 0x20 || k[i] > 0x7e {
+			return "", problem.Field(Header, "Use printable ASCII characters only (a UUID, for example).")
+		}
 	}
 	return k, nil
 }
