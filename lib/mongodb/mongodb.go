@@ -23,13 +23,27 @@ import (
 	"go.mongodb.org/mongo-driver/v2/mongo/readpref"
 )
 
+// Timeouts that make an outage of the store answer fast: an operation gives
+// up after about a second when the server cannot be reached (refused, or
+// nothing answers a dial), so a request becomes a 503 (see Unreachable)
+// instead of waiting. The heartbeat notices a server that stopped answering
+// on open connections. Each can be overridden in the URI
+// (serverSelectionTimeoutMS, connectTimeoutMS, heartbeatFrequencyMS).
+const (
+	ServerSelectionTimeout = time.Second
+	ConnectTimeout         = time.Second
+	HeartbeatInterval      = 2 * time.Second
+)
+
 // Connect opens a client for uri and waits, up to ctx, for the server to
 // answer a ping: at start-up the database may still be coming up.
 func Connect(ctx context.Context, uri, appName string) (*mongo.Client, error) {
-	opts := options.Client().ApplyURI(uri).
-		SetServerSelectionTimeout(5 * time.Second).
-		SetConnectTimeout(5 * time.Second).
-		SetMaxPoolSize(50)
+	opts := options.Client().
+		SetServerSelectionTimeout(ServerSelectionTimeout).
+		SetConnectTimeout(ConnectTimeout).
+		SetHeartbeatInterval(HeartbeatInterval).
+		SetMaxPoolSize(50).
+		ApplyURI(uri)
 	if appName != "" {
 		opts.SetAppName(appName)
 	}

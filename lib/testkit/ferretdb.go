@@ -145,6 +145,14 @@ func startFerretOn(backend FerretBackend, pg *Postgres) (*FerretDB, error) {
 // cluster keeps running until the test ends). For tests of a store outage.
 func (f *FerretDB) Kill() { f.proc.Kill() }
 
+// KillPostgreSQL ends the PostgreSQL cluster under the server at once (the
+// server keeps running and answers errors): a backend outage.
+func (f *FerretDB) KillPostgreSQL() {
+	if f.pg != nil {
+		f.pg.proc.Kill()
+	}
+}
+
 func (f *FerretDB) stop() {
 	_ = f.proc.Stop(20 * time.Second)
 	os.RemoveAll(f.dir)
