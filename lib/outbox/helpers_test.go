@@ -16,10 +16,14 @@ import (
 	"time"
 
 	consul "github.com/hashicorp/consul/api"
+	"go.mongodb.org/mongo-driver/v2/bson"
+	"go.mongodb.org/mongo-driver/v2/mongo"
 
 	"hospital/lib/discovery"
+	"hospital/lib/mongodb"
 	"hospital/lib/mysqldb"
 	"hospital/lib/outbox"
+	"hospital/lib/outbox/mongoqueue"
 	"hospital/lib/svcclient"
 	"hospital/lib/testkit"
 )
@@ -49,6 +53,48 @@ var stores = map[string]func(t *testing.T) store{
 		db, _ := testkit.NewMySQL(t, outbox.Migrate)
 		return mysqlStore{db}
 	},
+	"mongo": func(t *testing.T) store {
+		f := testkit.SharedFerretDB(t)
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		client, err := mongodb.Connect(ctx, f.URI, "outbox-test")
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = client.Disconnect(context.Background()) })
+		db := client.Database(f.NewDatabase(t))
+		q := mongoqueue.New(db, mongoqueue.Options{Logger: quiet})
+		if err := q.EnsureIndexes(ctx); err != nil {
+			t.Fatal(err)
+		}
+		return mongoStore{q, db}
+	},
+}
+
+type mongoStore struct {
+	q  *mongoqueue.Queue
+	db *mongo.Database
+}
+
+func (s mongoStore) queue() outbox.Queue { return s.q }
+
+func (s mongoStore) enqueue(t *testing.T, msgs ...outbox.Message) {
+	t.Helper()
+	if err := s.q.Enqueue(context.Background(), msgs...); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func (s mongoStore) get(ctx context.Context, key string) (outbox.Record, error) {
+	return s.q.Get(ctx, key)
+}
+
+func (s mongoStore) count(t *testing.T) int {
+	n, err := s.db.Collection(mongoqueue.MessagesCollection).CountDocuments(context.Background(), bson.D{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return int(n)
 }
 
 type mysqlStore struct{ db *sql.DB }

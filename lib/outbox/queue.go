@@ -10,8 +10,10 @@ import (
 // Dispatcher drives either. Several dispatchers (one per instance) may share
 // a queue: a claimed message is leased to one of them at a time.
 type Queue interface {
-	// DueTargets lists the target services that have pending messages due
-	// by now.
+	// DueTargets lists the target services that may have pending messages
+	// due by now. Listing more costs little (the lane of a target with
+	// nothing to claim ends at once); missing one delays its messages to
+	// the next round that lists it.
 	DueTargets(ctx context.Context, now time.Time) ([]string, error)
 	// Claim leases up to req.Limit pending messages of req.Target to
 	// req.Owner until req.Until, the earliest due first.
