@@ -2,7 +2,9 @@
 // Idempotency-Key) with the first answer instead of acting twice. The key is
 // claimed inside the same MySQL transaction as the work, so a crash between
 // the two cannot leave one without the other, and concurrent duplicates wait
-// on the key's row lock and then see the stored answer.
+// on the key's row lock and then see the stored answer. MongoDB services use
+// package idempotency/mongokeys, which gives the same guarantees without
+// transactions.
 package idempotency
 
 import (
