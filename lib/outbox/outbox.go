@@ -59,12 +59,12 @@ const (
 // to POST, its body encoded as JSON, with the request ID of the request that
 // caused it.
 type Prepared struct {
-	Key       string
-	Service   string
-	Method    string
-	Path      string
-	Body      []byte
-	RequestID string
+	Key       string `bson:"key"`
+	Service   string `bson:"service"`
+	Method    string `bson:"method"`
+	Path      string `bson:"path"`
+	Body      []byte `bson:"body"`
+	RequestID string `bson:"request_id,omitempty"`
 }
 
 // Prepare checks m and encodes it for storage.

@@ -79,6 +79,7 @@ type Queue struct {
 	tracked []*mongo.Collection
 	kick    func()
 	known   map[string]bool // targets recorded in TargetsCollection
+	chores  []func(ctx context.Context, now time.Time) error
 }
 
 // New returns the queue kept in db.
@@ -140,16 +141,6 @@ func (q *Queue) wake() {
 	kick()
 }
 
-// carried is a message inside a change document.
-type carried struct {
-	Key       string `bson:"key"`
-	Service   string `bson:"service"`
-	Method    string `bson:"method"`
-	Path      string `bson:"path"`
-	Body      []byte `bson:"body"`
-	RequestID string `bson:"request_id,omitempty"`
-}
-
 // Insert records a state change and the messages it causes: doc is inserted
 // into coll carrying msgs (and a pending mark), then the messages are queued
 // and the mark removed. The insert's error is returned as is (a duplicate
@@ -190,16 +181,14 @@ func (q *Queue) attach(ctx context.Context, doc any, msgs []outbox.Message) (bso
 		return nil, nil, fmt.Errorf("outbox: encode change document: %w", err)
 	}
 	prepared := make([]outbox.Prepared, 0, len(msgs))
-	c := make([]carried, 0, len(msgs))
 	for _, m := range msgs {
 		p, err := outbox.Prepare(ctx, m)
 		if err != nil {
 			return nil, nil, err
 		}
 		prepared = append(prepared, p)
-		c = append(c, carried{Key: p.Key, Service: p.Service, Method: p.Method, Path: p.Path, Body: p.Body, RequestID: p.RequestID})
 	}
-	d = append(d, bson.E{Key: FieldMessages, Value: c}, bson.E{Key: FieldPending, Value: true},
+	d = append(d, bson.E{Key: FieldMessages, Value: prepared}, bson.E{Key: FieldPending, Value: true},
 		bson.E{Key: FieldAt, Value: q.now().UTC()})
 	return d, prepared, nil
 }
@@ -213,8 +202,8 @@ func (q *Queue) unmark(ctx context.Context, coll *mongo.Collection, id any) erro
 }
 
 // Enqueue queues msgs directly, for a state change recorded elsewhere that
-// guarantees itself that they are queued after a crash (package
-// mongodb/versioned does). Queuing a key twice keeps the first.
+// guarantees itself that they are queued after a crash. Queuing a key twice
+// keeps the first.
 func (q *Queue) Enqueue(ctx context.Context, msgs ...outbox.Message) error {
 	prepared := make([]outbox.Prepared, 0, len(msgs))
 	for _, m := range msgs {
@@ -224,11 +213,25 @@ func (q *Queue) Enqueue(ctx context.Context, msgs ...outbox.Message) error {
 		}
 		prepared = append(prepared, p)
 	}
+	return q.EnqueuePrepared(ctx, prepared...)
+}
+
+// EnqueuePrepared is Enqueue for messages already prepared and kept in a
+// change document (package mongodb/versioned keeps them in its versions).
+func (q *Queue) EnqueuePrepared(ctx context.Context, prepared ...outbox.Prepared) error {
 	if err := q.enqueue(ctx, prepared); err != nil {
 		return err
 	}
 	q.wake()
 	return nil
+}
+
+// AddHousekeeping adds a chore to the housekeeping the dispatcher runs (the
+// versioned stores that use this queue finish interrupted changes there).
+func (q *Queue) AddHousekeeping(chore func(ctx context.Context, now time.Time) error) {
+	q.mu.Lock()
+	q.chores = append(q.chores, chore)
+	q.mu.Unlock()
 }
 
 // messageDoc is a queued message. Only the holder of its lease writes it.
@@ -302,10 +305,16 @@ func (q *Queue) Get(ctx context.Context, key string) (outbox.Record, error) {
 func (q *Queue) Housekeep(ctx context.Context, now time.Time) error {
 	q.mu.Lock()
 	tracked := append([]*mongo.Collection(nil), q.tracked...)
+	chores := append([]func(context.Context, time.Time) error(nil), q.chores...)
 	q.mu.Unlock()
 	var errs []error
 	for _, coll := range tracked {
 		if err := q.sweep(ctx, coll, now); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	for _, chore := range chores {
+		if err := chore(ctx, now); err != nil {
 			errs = append(errs, err)
 		}
 	}
@@ -322,9 +331,9 @@ func (q *Queue) sweep(ctx context.Context, coll *mongo.Collection, now time.Time
 		return fmt.Errorf("outbox: sweep %s: %w", coll.Name(), err)
 	}
 	var docs []struct {
-		ID       any       `bson:"_id"`
-		Messages []carried `bson:"outbox"`
-		At       time.Time `bson:"outbox_at"`
+		ID       any               `bson:"_id"`
+		Messages []outbox.Prepared `bson:"outbox"`
+		At       time.Time         `bson:"outbox_at"`
 	}
 	if err := cur.All(ctx, &docs); err != nil {
 		return fmt.Errorf("outbox: sweep %s: %w", coll.Name(), err)
@@ -333,10 +342,7 @@ func (q *Queue) sweep(ctx context.Context, coll *mongo.Collection, now time.Time
 		if d.At.After(now.Add(-q.opts.Grace)) {
 			continue // its writer is most likely still at it
 		}
-		prepared := make([]outbox.Prepared, 0, len(d.Messages))
-		for _, c := range d.Messages {
-			prepared = append(prepared, outbox.Prepared{Key: c.Key, Service: c.Service, Method: c.Method, Path: c.Path, Body: c.Body, RequestID: c.RequestID})
-		}
+		prepared := d.Messages
 		if err := q.enqueue(ctx, prepared); err != nil {
 			return err
 		}
