@@ -172,33 +172,34 @@ func (q *Queue) Record(ctx context.Context, m outbox.Claimed, o outbox.Outcome) 
 	return lease.Release(ctx)
 }
 
-// Backlog counts PENDING and FAILED messages per target.
+// Backlog counts PENDING and FAILED messages per target: one aggregation
+// per status, so FerretDB reads only the documents of that status (an
+// equality it can hand to PostgreSQL), never the delivered ones.
 func (q *Queue) Backlog(ctx context.Context) ([]outbox.Backlog, error) {
-	cur, err := q.msgs.Aggregate(ctx, bson.A{
-		bson.D{{Key: "$match", Value: bson.D{{Key: "status", Value: bson.D{{Key: "$in", Value: bson.A{outbox.StatusPending, outbox.StatusFailed}}}}}}},
-		bson.D{{Key: "$group", Value: bson.D{
-			{Key: "_id", Value: bson.D{{Key: "target", Value: "$target"}, {Key: "status", Value: "$status"}}},
-			{Key: "count", Value: bson.D{{Key: "$sum", Value: 1}}},
-			{Key: "oldest", Value: bson.D{{Key: "$min", Value: "$created_at"}}},
-		}}},
-	})
-	if err != nil {
-		return nil, fmt.Errorf("outbox: backlog: %w", err)
-	}
-	var rows []struct {
-		ID struct {
-			Target string `bson:"target"`
-			Status string `bson:"status"`
-		} `bson:"_id"`
-		Count  int       `bson:"count"`
-		Oldest time.Time `bson:"oldest"`
-	}
-	if err := cur.All(ctx, &rows); err != nil {
-		return nil, fmt.Errorf("outbox: backlog: %w", err)
-	}
-	out := make([]outbox.Backlog, 0, len(rows))
-	for _, r := range rows {
-		out = append(out, outbox.Backlog{Target: r.ID.Target, Status: r.ID.Status, Count: r.Count, Oldest: r.Oldest})
+	var out []outbox.Backlog
+	for _, status := range []string{outbox.StatusPending, outbox.StatusFailed} {
+		cur, err := q.msgs.Aggregate(ctx, bson.A{
+			bson.D{{Key: "$match", Value: bson.D{{Key: "status", Value: status}}}},
+			bson.D{{Key: "$group", Value: bson.D{
+				{Key: "_id", Value: "$target"},
+				{Key: "count", Value: bson.D{{Key: "$sum", Value: 1}}},
+				{Key: "oldest", Value: bson.D{{Key: "$min", Value: "$created_at"}}},
+			}}},
+		})
+		if err != nil {
+			return nil, fmt.Errorf("outbox: backlog: %w", err)
+		}
+		var rows []struct {
+			Target string    `bson:"_id"`
+			Count  int       `bson:"count"`
+			Oldest time.Time `bson:"oldest"`
+		}
+		if err := cur.All(ctx, &rows); err != nil {
+			return nil, fmt.Errorf("outbox: backlog: %w", err)
+		}
+		for _, r := range rows {
+			out = append(out, outbox.Backlog{Target: r.Target, Status: status, Count: r.Count, Oldest: r.Oldest})
+		}
 	}
 	return out, nil
 }
