@@ -35,6 +35,13 @@ const (
 	HeartbeatInterval      = 2 * time.Second
 )
 
+// MaxPoolSize caps one client's connections, so one service instance has at
+// most this many operations in flight. FerretDB v1 on PostgreSQL deadlocks
+// for good when more updates run at once than its own pool has connections
+// (an update holds one for its read and waits for another for its write):
+// FerretDB's pool_max_conns must stay above the sum of its clients' pools.
+const MaxPoolSize = 25
+
 // Connect opens a client for uri and waits, up to ctx, for the server to
 // answer a ping: at start-up the database may still be coming up.
 func Connect(ctx context.Context, uri, appName string) (*mongo.Client, error) {
@@ -42,7 +49,7 @@ func Connect(ctx context.Context, uri, appName string) (*mongo.Client, error) {
 		SetServerSelectionTimeout(ServerSelectionTimeout).
 		SetConnectTimeout(ConnectTimeout).
 		SetHeartbeatInterval(HeartbeatInterval).
-		SetMaxPoolSize(50).
+		SetMaxPoolSize(MaxPoolSize).
 		ApplyURI(uri)
 	if appName != "" {
 		opts.SetAppName(appName)

@@ -65,10 +65,10 @@ func TestStoreOutageFailsFastAndIsRecognised(t *testing.T) {
 func TestBackendOutageIsRecognised(t *testing.T) {
 	f := testkit.StartFerretDB(t, testkit.FerretPostgreSQL)
 	check := outageOps(t, "outage", f.URI)
+	c := connect(t, f.URI)
 	f.KillPostgreSQL()
 	// Connections FerretDB already holds may serve a moment longer while
 	// PostgreSQL's processes go: wait until the outage shows.
-	c := connect(t, f.URI)
 	err := testkit.Until(context.Background(), 10*time.Second, nil, func(ctx context.Context) error {
 		if err := c.Database("outage").Collection("things").FindOne(ctx, bson.M{"_id": "a"}).Err(); err == nil {
 			return errors.New("still answering")

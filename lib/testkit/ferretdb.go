@@ -113,7 +113,11 @@ func startFerretOn(backend FerretBackend, pg *Postgres) (*FerretDB, error) {
 	}
 	switch backend {
 	case FerretPostgreSQL:
-		args = append(args, "--handler=postgresql", "--postgresql-url="+pg.URL("ferretdb"))
+		// FerretDB wedges for good when more updates run at once than its
+		// pool has connections (each holds one while it waits for a second):
+		// keep the pool above what the clients of a test binary can open
+		// (mongodb.MaxPoolSize each), and below PostgreSQL's 300.
+		args = append(args, "--handler=postgresql", "--postgresql-url="+pg.URL("ferretdb")+"?pool_max_conns=250")
 	case FerretSQLite:
 		args = append(args, "--handler=sqlite", "--sqlite-url=file:"+filepath.Join(dir, "data")+"/")
 	default:
