@@ -14,10 +14,11 @@ import (
 
 // BenchmarkFilteredSortedFind compares FerretDB's backends on the query
 // every list endpoint makes: find({status: X}).sort({created_at: -1}).limit(10)
-// over 20,000 documents, 1,000 per status, with indexes on status and on
-// (status, created_at). Each backend runs in a server of its own.
+// over 20,000 documents with indexes on the field and on (field, created_at):
+// a field with 20 values (1,000 matches each) and one with 200 (100 each).
+// Each backend runs in a server of its own.
 //
-//	cd lib && go test -run '^$' -bench FilteredSortedFind -benchtime 200x ./mongodb
+//	cd lib && go test -run '^$' -bench FilteredSortedFind -benchtime 50x ./mongodb
 func BenchmarkFilteredSortedFind(b *testing.B) {
 	for _, backend := range []testkit.FerretBackend{testkit.FerretPostgreSQL, testkit.FerretSQLite} {
 		b.Run(string(backend), func(b *testing.B) {
@@ -33,7 +34,9 @@ func BenchmarkFilteredSortedFind(b *testing.B) {
 			coll := client.Database("bench").Collection("logs")
 			err = EnsureIndexes(ctx, coll,
 				Index{Keys: bson.D{{Key: "status", Value: 1}}},
-				Index{Keys: bson.D{{Key: "status", Value: 1}, {Key: "created_at", Value: -1}}})
+				Index{Keys: bson.D{{Key: "status", Value: 1}, {Key: "created_at", Value: -1}}},
+				Index{Keys: bson.D{{Key: "ward", Value: 1}}},
+				Index{Keys: bson.D{{Key: "ward", Value: 1}, {Key: "created_at", Value: -1}}})
 			if err != nil {
 				b.Fatal(err)
 			}
@@ -42,6 +45,7 @@ func BenchmarkFilteredSortedFind(b *testing.B) {
 			for i := range 20000 {
 				batch = append(batch, bson.D{
 					{Key: "status", Value: fmt.Sprintf("S%02d", i%20)},
+					{Key: "ward", Value: fmt.Sprintf("W%03d", i%200)},
 					{Key: "created_at", Value: start.Add(time.Duration(i) * time.Second)},
 					{Key: "recipient_id", Value: int64(i % 500)},
 					{Key: "subject", Value: "Appointment reminder"},
@@ -54,20 +58,27 @@ func BenchmarkFilteredSortedFind(b *testing.B) {
 				}
 			}
 			opts := options.Find().SetSort(bson.D{{Key: "created_at", Value: -1}}).SetLimit(10)
-			i := 0
-			for b.Loop() {
-				cur, err := coll.Find(ctx, bson.D{{Key: "status", Value: fmt.Sprintf("S%02d", i%20)}}, opts)
-				if err != nil {
-					b.Fatal(err)
-				}
-				var docs []bson.M
-				if err := cur.All(ctx, &docs); err != nil {
-					b.Fatal(err)
-				}
-				if len(docs) != 10 {
-					b.Fatalf("%d documents, want 10", len(docs))
-				}
-				i++
+			for _, q := range []struct {
+				name, field, format string
+				values              int
+			}{{"1000-matches", "status", "S%02d", 20}, {"100-matches", "ward", "W%03d", 200}} {
+				b.Run(q.name, func(b *testing.B) {
+					i := 0
+					for b.Loop() {
+						cur, err := coll.Find(ctx, bson.D{{Key: q.field, Value: fmt.Sprintf(q.format, i%q.values)}}, opts)
+						if err != nil {
+							b.Fatal(err)
+						}
+						var docs []bson.M
+						if err := cur.All(ctx, &docs); err != nil {
+							b.Fatal(err)
+						}
+						if len(docs) != 10 {
+							b.Fatalf("%d documents, want 10", len(docs))
+						}
+						i++
+					}
+				})
 			}
 		})
 	}
