@@ -26,7 +26,8 @@ type Options struct {
 	Concurrency int           // deliveries in flight per target (8)
 	// Resolver, when set (the service's own), tells the dispatcher the
 	// moment a target without healthy instances gets one, so its messages
-	// go at once instead of at the next check.
+	// go at once instead of at the next check. Not needed with a client
+	// that announces recoveries itself (svcclient's OnAvailable).
 	Resolver *discovery.Resolver
 	// NoInstanceWait is how long a target without healthy instances is left
 	// alone before the next try (5s; 30s with a Resolver, which usually
@@ -107,6 +108,11 @@ func New(q Queue, client *svcclient.Client, opts Options) *Dispatcher {
 	}
 	if k, ok := q.(Kickable); ok {
 		k.SetKick(d.Kick)
+	}
+	// A client that announces a service's recovery (its breaker closed,
+	// Consul reports a new passing instance) tells the lanes directly.
+	if a, ok := any(client).(interface{ OnAvailable(func(service string)) }); ok {
+		a.OnAvailable(d.available)
 	}
 	return d
 }

@@ -68,9 +68,11 @@ func TestBacklogToOneTargetDoesNotDelayAnother(t *testing.T) {
 // failures earned them.
 func TestOpenBreakerDefersAndItsClosingRetriesAtOnce(t *testing.T) {
 	eachStore(t, func(t *testing.T, s store) {
-		w := newWorld(t, svcclient.Options{BreakerFailures: 3, BreakerOpenFor: 300 * time.Millisecond})
+		// No retries inside the client: each counted attempt is one request.
+		w := newWorld(t, svcclient.Options{BreakerFailures: 3, BreakerOpenFor: 300 * time.Millisecond, RetryMax: -1})
 		r := newReceiver(t)
-		r.setStatus(func() int { return http.StatusInternalServerError })
+		// 503: a sign of the service's health, which every breaker counts.
+		r.setStatus(func() int { return http.StatusServiceUnavailable })
 		r.register(t, w.consul, "inbox")
 		ks := keys("evt", 10)
 		s.enqueue(t, msgs("inbox", ks)...)

@@ -103,3 +103,17 @@ func (d *Dispatcher) instancesChanged(service string, instances []discovery.Inst
 		d.Kick()
 	}
 }
+
+// available is told (by the client) that service may be called again: its
+// breaker closed, or Consul reports a new passing instance. Its messages,
+// whatever backoff they earned while it was down, go now.
+func (d *Dispatcher) available(service string) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	t, known := d.targets[service]
+	if !known {
+		return
+	}
+	t.resume(time.Now().UTC())
+	d.Kick()
+}
