@@ -80,14 +80,15 @@ func TestProcess(t *testing.T) {
 	id := int64(created["id"].(float64))
 
 	// No Notification service exists: the message stays pending and the
-	// dispatcher keeps trying.
+	// dispatcher keeps trying (attempts refused for want of an instance are
+	// deferred, not counted).
 	key := fmt.Sprintf("user-registered:%d", id)
 	err = testkit.Until(context.Background(), 20*time.Second, nil, func(ctx context.Context) error {
 		rec, err := outbox.Get(ctx, db, key)
 		if err != nil {
 			return err
 		}
-		if rec.Status != outbox.StatusPending || rec.Attempts < 1 || rec.LastError == "" {
+		if rec.Status != outbox.StatusPending || rec.LastAttemptAt == nil || rec.LastError == "" {
 			return fmt.Errorf("message %s: status %s, %d attempts, last error %q", key, rec.Status, rec.Attempts, rec.LastError)
 		}
 		return nil
