@@ -13,6 +13,8 @@ import (
 	"time"
 
 	consul "github.com/hashicorp/consul/api"
+
+	"hospital/lib/consulwatch"
 )
 
 // Revocation ends a token's use before its expiry, at every service within
@@ -170,42 +172,16 @@ func (set *revocationSet) check(id Identity) error {
 
 // Run follows the prefix until ctx ends: each answer replaces the set.
 func (r *Revocations) Run(ctx context.Context) {
-	var index uint64
-	backoff := 250 * time.Millisecond
-	failing := false
-	for ctx.Err() == nil {
-		opts := (&consul.QueryOptions{WaitIndex: index, WaitTime: time.Minute}).WithContext(ctx)
-		pairs, meta, err := r.kv.List(r.prefix, opts)
-		if err != nil {
-			if ctx.Err() != nil {
-				return
+	consulwatch.Follow(ctx, consulwatch.Options{What: "token revocations " + r.prefix, Wait: time.Minute, Logger: r.log},
+		func(opts *consul.QueryOptions) (*consul.QueryMeta, error) {
+			pairs, meta, err := r.kv.List(r.prefix, opts)
+			if err != nil {
+				return nil, err
 			}
-			if !failing { // once per outage, not once per retry
-				r.log.Warn("token revocations: consul query failed; keeping the last set", "err", err.Error())
-				failing = true
-			}
-			select {
-			case <-ctx.Done():
-				return
-			case <-time.After(backoff):
-			}
-			backoff = min(backoff*2, 5*time.Second)
-			continue
-		}
-		if failing {
-			r.log.Info("token revocations: consul reachable again")
-			failing = false
-		}
-		backoff = 250 * time.Millisecond
-		r.set.Store(r.parse(pairs))
-		r.once.Do(func() { close(r.ready) })
-		// Consul may answer with an index that went backwards: start over.
-		if meta.LastIndex < index {
-			index = 0
-		} else {
-			index = meta.LastIndex
-		}
-	}
+			r.set.Store(r.parse(pairs))
+			r.once.Do(func() { close(r.ready) })
+			return meta, nil
+		})
 }
 
 func (r *Revocations) parse(pairs consul.KVPairs) *revocationSet {

@@ -262,7 +262,7 @@ func TestRevocationsFailClosedUntilLoadedThenKeepTheLastSet(t *testing.T) {
 	}
 	p.cut()
 	err = testkit.Until(ctx, 10*time.Second, nil, func(context.Context) error {
-		if !strings.Contains(logs.String(), "keeping the last set") {
+		if !strings.Contains(logs.String(), "keeping the last answer") {
 			return errors.New("the watcher has not noticed the outage yet")
 		}
 		return nil

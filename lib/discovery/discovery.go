@@ -14,9 +14,10 @@ import (
 	"strconv"
 	"sync"
 	"sync/atomic"
-	"time"
 
 	consul "github.com/hashicorp/consul/api"
+
+	"hospital/lib/consulwatch"
 )
 
 // Instance is one healthy instance of a service.
@@ -159,37 +160,12 @@ func (r *Resolver) follow(service string, w *watch) {
 	})
 }
 
-// blockingLoop runs one Consul blocking query after another until the
-// resolver's context ends. query gets the options carrying the last index and
-// handles the answer; on errors the loop backs off, keeping what query last
-// stored (Consul being briefly away is no reason to forget healthy services).
-func (r *Resolver) blockingLoop(what string, query func(opts *consul.QueryOptions) (*consul.QueryMeta, error)) {
-	var index uint64
-	backoff := 250 * time.Millisecond
-	for r.ctx.Err() == nil {
-		opts := (&consul.QueryOptions{WaitIndex: index, WaitTime: 30 * time.Second}).WithContext(r.ctx)
-		meta, err := query(opts)
-		if err != nil {
-			if r.ctx.Err() != nil {
-				return
-			}
-			r.log.Warn("consul query failed", "query", what, "err", err.Error())
-			select {
-			case <-time.After(backoff):
-			case <-r.ctx.Done():
-				return
-			}
-			backoff = min(backoff*2, 5*time.Second)
-			continue
-		}
-		backoff = 250 * time.Millisecond
-		// Consul may return an index that goes backwards; start over then.
-		if meta.LastIndex < index {
-			index = 0
-		} else {
-			index = meta.LastIndex
-		}
-	}
+// blockingLoop follows a Consul blocking query until the resolver's
+// context ends (lib/consulwatch); on errors it backs off, keeping what
+// query last stored (Consul being briefly away is no reason to forget
+// healthy services).
+func (r *Resolver) blockingLoop(what string, query consulwatch.Query) {
+	consulwatch.Follow(r.ctx, consulwatch.Options{What: what, Logger: r.log}, query)
 }
 
 func toInstances(service string, entries []*consul.ServiceEntry) []Instance {
