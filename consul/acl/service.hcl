@@ -8,7 +8,13 @@
 # - read the catalog and health of every service: discovery, and the gateway's
 #   routing table (built from the services' meta);
 # - its own KV prefix service/<name>/ and sessions: locks that elect one
-#   instance for a job (e.g. appointment's reminder leader).
+#   instance for a job (e.g. appointment's reminder leader);
+# - read the platform's live configuration under service/admin/config/
+#   (lib/settings), which the admin service alone writes: for admin the
+#   rule on service/@SERVICE@/config/ names that same prefix, and Consul
+#   gives two rules on one prefix the stronger policy (write); for any other
+#   service it is a part of its own prefix again. lib/settings tests this
+#   file against a Consul agent with ACLs on.
 
 service "@SERVICE@" {
   policy = "write"
@@ -27,6 +33,14 @@ agent_prefix "" {
 }
 
 key_prefix "service/@SERVICE@/" {
+  policy = "write"
+}
+
+key_prefix "service/admin/config/" {
+  policy = "read"
+}
+
+key_prefix "service/@SERVICE@/config/" {
   policy = "write"
 }
 
