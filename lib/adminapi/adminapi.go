@@ -3,12 +3,30 @@
 // answer for the dashboard.
 package adminapi
 
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+
+	"hospital/lib/svcclient"
+)
+
 // Service is the admin service's name in Consul.
 const Service = "admin"
 
 // AuditEventsPath is POST from every service: one audit event, idempotent on
 // its event_id.
 const AuditEventsPath = "/api/v1/admin/internal/audit-events/"
+
+// AuditReceipt is the answer to an audit event: where it stands in the
+// chain. A replay of an event_id answers the first receipt, with Duplicate
+// set, and adds nothing.
+type AuditReceipt struct {
+	EventID   string `json:"event_id"`
+	Position  int64  `json:"position"`
+	Duplicate bool   `json:"duplicate"`
+}
 
 // DashboardPath is where each service serves its figures for the admin
 // dashboard: GET, admitting only the admin service's token, answering a
@@ -17,3 +35,48 @@ const AuditEventsPath = "/api/v1/admin/internal/audit-events/"
 // names its own path segment: "ehr", "pharmacy", "billing", "lab",
 // "users", "appointments", "notifications".
 func DashboardPath(segment string) string { return "/api/v1/" + segment + "/internal/dashboard/" }
+
+// Section is one part of the dashboard: its name (the segment of
+// DashboardPath) and the service that serves it.
+type Section struct {
+	Name    string
+	Service string
+}
+
+// Sections are the dashboard's parts, in the order it shows them.
+var Sections = []Section{
+	{Name: "users", Service: "user"},
+	{Name: "appointments", Service: "appointment"},
+	{Name: "ehr", Service: "ehr"},
+	{Name: "pharmacy", Service: "pharmacy"},
+	{Name: "billing", Service: "billing"},
+	{Name: "lab", Service: "lab"},
+	{Name: "notifications", Service: "notification"},
+}
+
+// Figures is one service's answer at DashboardPath, figure by figure.
+type Figures map[string]json.RawMessage
+
+// Client fetches dashboard figures with the admin service's token.
+type Client struct{ c *svcclient.Client }
+
+// NewClient returns a client sending through c.
+func NewClient(c *svcclient.Client) Client { return Client{c: c} }
+
+// Figures asks the service of s for its figures; the caller's deadline
+// bounds the call, retries included (a dashboard waits for nobody).
+func (c Client) Figures(ctx context.Context, s Section) (Figures, error) {
+	resp, err := c.c.Do(ctx, svcclient.Request{Service: s.Service, Method: http.MethodGet, Path: DashboardPath(s.Name)})
+	if err != nil {
+		return nil, fmt.Errorf("dashboard figures of %s: %w", s.Service, err)
+	}
+	if resp.Status != http.StatusOK {
+		return nil, fmt.Errorf("dashboard figures of %s: %w", s.Service,
+			&svcclient.StatusError{Service: s.Service, Status: resp.Status, Body: resp.Body})
+	}
+	var f Figures
+	if err := json.Unmarshal(resp.Body, &f); err != nil {
+		return nil, fmt.Errorf("dashboard figures of %s: not a JSON object: %w", s.Service, err)
+	}
+	return f, nil
+}
