@@ -50,7 +50,12 @@ type Users interface {
 	// CountWithRoleLocked counts the users of role, holding the role row's
 	// lock until the transaction ends (the bootstrap admin check).
 	CountWithRoleLocked(ctx context.Context, role string) (int, error)
+	// CountByRole counts the users of each role, active and not.
+	CountByRole(ctx context.Context) (map[string]RoleCount, error)
 }
+
+// RoleCount is how many users a role has.
+type RoleCount struct{ Active, Inactive int }
 
 // Sessions are the refresh tokens: one family per sign-in.
 type Sessions interface {

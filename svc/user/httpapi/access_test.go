@@ -54,6 +54,7 @@ var accessPolicy = map[string][]string{
 	"GET /api/v1/users/internal/users/{}/": {"svc:appointment", "svc:ehr", "svc:pharmacy", "svc:billing",
 		"svc:lab", "svc:admin"},
 	"GET /api/v1/users/internal/users/{}/contact-info/": {"svc:notification"},
+	"GET /api/v1/users/internal/dashboard/":             {"svc:admin"},
 }
 
 var services = []string{"appointment", "notification", "ehr", "pharmacy", "billing", "lab", "admin", "gateway"}

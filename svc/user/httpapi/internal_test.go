@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"hospital/lib/adminapi"
 	"hospital/lib/auth"
 	"hospital/lib/userapi"
 	"hospital/svc/user/accounts"
@@ -129,4 +130,31 @@ func TestSexAndDateOfBirth(t *testing.T) {
 	if !sameJSON(me, u) {
 		t.Fatalf("refused corrections changed the account: %+v", me)
 	}
+}
+
+// The admin dashboard's figures count users by role and activity.
+func TestDashboardFigures(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	_, admin := e.admin()
+	e.register("dash.patient.one")
+	e.register("dash.patient.two")
+	for i, name := range []string{"dash.doctor", "dash.nurse", "dash.gone"} {
+		b := regBody(name)
+		b["role_name"] = []string{auth.RoleDoctor, auth.RoleNurse, auth.RoleDoctor}[i]
+		var u accounts.User
+		e.call("POST", httpapi.PathAdminUsers, admin.AccessToken, b).want(http.StatusCreated).decode(&u)
+		if name == "dash.gone" {
+			e.call("POST", path("%s%d/deactivate/", httpapi.PathAdminUsers, u.ID), admin.AccessToken, nil).want(http.StatusOK)
+		}
+	}
+	var f accounts.DashboardFigures
+	e.call("GET", adminapi.DashboardPath("users"), e.serviceAs("admin"), nil).want(http.StatusOK).decode(&f)
+	want := accounts.DashboardFigures{UsersTotal: 6, UsersActive: 5, UsersInactive: 1, ActivePatients: 2,
+		ActiveDoctors: 1, ActiveNurses: 1, ActiveAdmins: 1}
+	if f != want {
+		t.Errorf("figures %+v, want %+v", f, want)
+	}
+	e.call("GET", adminapi.DashboardPath("users"), e.serviceAs("billing"), nil).problem(http.StatusForbidden)
+	e.call("GET", adminapi.DashboardPath("users"), admin.AccessToken, nil).problem(http.StatusForbidden)
 }

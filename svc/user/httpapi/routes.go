@@ -5,6 +5,7 @@ package httpapi
 import (
 	"net/http"
 
+	"hospital/lib/adminapi"
 	"hospital/lib/api"
 	"hospital/lib/auth"
 	"hospital/lib/svcclient"
@@ -127,6 +128,8 @@ func Routes(svc *accounts.Service) []api.Route {
 			Handler: h.internalUser, Response: userapi.User{}},
 		{Method: get, Path: pathInternalUser + "contact-info/", Summary: "How to reach a user (lib/userapi).", Access: api.Services(contactReaders...),
 			Handler: h.internalContact, Response: userapi.Contact{}},
+		{Method: get, Path: adminapi.DashboardPath("users"), Summary: "The admin dashboard's figures: users by role, active or not (lib/adminapi).",
+			Access: api.Services(adminapi.Service), Handler: h.dashboard, Response: accounts.DashboardFigures{}},
 	}
 }
 

@@ -235,3 +235,33 @@ func (s *Store) CountWithRoleLocked(ctx context.Context, role string) (int, erro
 	}
 	return n, nil
 }
+
+// CountByRole implements accounts.Users.
+func (s *Store) CountByRole(ctx context.Context) (map[string]accounts.RoleCount, error) {
+	rows, err := s.q().QueryContext(ctx, `SELECT r.name, u.is_active, COUNT(*) FROM users u JOIN roles r ON r.id = u.role_id
+		GROUP BY r.name, u.is_active`)
+	if err != nil {
+		return nil, fmt.Errorf("count users by role: %w", err)
+	}
+	defer rows.Close()
+	out := map[string]accounts.RoleCount{}
+	for rows.Next() {
+		var role string
+		var active bool
+		var n int
+		if err := rows.Scan(&role, &active, &n); err != nil {
+			return nil, fmt.Errorf("count users by role: %w", err)
+		}
+		c := out[role]
+		if active {
+			c.Active += n
+		} else {
+			c.Inactive += n
+		}
+		out[role] = c
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("count users by role: %w", err)
+	}
+	return out, nil
+}
