@@ -121,7 +121,7 @@ func (s *Service) PutConfiguration(ctx context.Context, key string, in Configura
 		}
 		ev := audit.New(ctx, ServiceName, actionConfigUpdate).On("system_configuration", key).
 			With("old_value", old).With("new_value", json.RawMessage(value)).With("version", next.Version)
-		if cur.Description != desc {
+		if exists && cur.Description != desc {
 			ev = ev.With("description_changed", true)
 		}
 		e, err := entryFrom(ev)
