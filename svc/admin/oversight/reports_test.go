@@ -20,12 +20,19 @@ import (
 var day = time.Date(2026, 11, 20, 0, 0, 0, 0, ot.Clinic)
 
 func seedDay(e *ot.Env) {
-	at := func(ev audit.Event, h int) audit.Event { ev.Timestamp = day.Add(time.Duration(h) * time.Hour); return ev }
+	at := func(ev audit.Event, h int) audit.Event {
+		ev.Timestamp = day.Add(time.Duration(h) * time.Hour)
+		return ev
+	}
 	for _, ev := range []audit.Event{
 		at(ot.Event("ehr", "ehr.record.read", 11, auth.RoleDoctor, 1), 8),
 		at(ot.Event("ehr", "ehr.record.read", 12, auth.RoleDoctor, 2), 9),
 		at(ot.Event("ehr", "ehr.record.read", 12, auth.RoleNurse, 2).WithOutcome(audit.Denied), 10),
-		at(func() audit.Event { ev := ot.Event("ehr", "ehr.record.read", 13, auth.RoleDoctor, 3); ev.BreakGlass = true; return ev }(), 11),
+		at(func() audit.Event {
+			ev := ot.Event("ehr", "ehr.record.read", 13, auth.RoleDoctor, 3)
+			ev.BreakGlass = true
+			return ev
+		}(), 11),
 		at(ot.Event("ehr", "ehr.encounter.create", 11, auth.RoleDoctor, 1), 12),
 		at(ot.Event("billing", "billing.payment.card", 1, auth.RolePatient, 1).WithOutcome(audit.Failed), 13),
 		at(ot.Event("billing", "billing.invoice.list", 1, auth.RolePatient, 1), 23), // 23:00 clinic: still the day
