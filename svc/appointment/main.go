@@ -15,6 +15,7 @@ import (
 	"hospital/lib/mysqldb"
 	"hospital/lib/outbox"
 	"hospital/lib/service"
+	"hospital/lib/settings"
 	"hospital/svc/appointment/booking"
 	"hospital/svc/appointment/httpapi"
 	"hospital/svc/appointment/store"
@@ -51,20 +52,25 @@ func run() error {
 	dispatcher := outbox.NewDispatcher(st.DB(), s.Client, outbox.Options{
 		Registerer: s.Registry, Logger: s.Log, Poll: cfg.OutboxPoll, BackoffMax: cfg.OutboxBackoffMax,
 	})
+	// The fee and the reminder offset follow the admin service's
+	// configuration live; the environment's values until it sets them.
+	live := settings.NewWatcher(s.Consul, settings.Options{Logger: s.Log})
+	fee := settings.Watch(live, settings.ConsultationFee, cfg.Fee())
+	offset := settings.Watch(live, settings.ReminderBefore, cfg.ReminderBefore)
 	svc, err := booking.New(cfg, booking.Deps{
-		Store: st, Users: booking.NewUserDirectory(s.Client), Kick: dispatcher.Kick,
+		Store: st, Users: booking.NewUserDirectory(s.Client), Kick: dispatcher.Kick, Fee: fee.Get,
 	})
 	if err != nil {
 		return err
 	}
 	reminders := &booking.Reminders{
-		Service: svc, Consul: s.Consul, Before: cfg.ReminderBefore, Interval: cfg.ReminderInterval, Logger: s.Log,
+		Service: svc, Consul: s.Consul, Before: cfg.ReminderBefore, Offset: offset.Get, Interval: cfg.ReminderInterval, Logger: s.Log,
 	}
 
 	return s.Run(context.Background(), service.Spec{
 		API:        httpapi.Routes(svc),
 		Info:       api.Info{Title: "Appointment service", Description: "Schedules, availability, booking and the appointment lifecycle (spec section 3)."},
-		Checks:     map[string]health.Check{"mysql": mysqldb.Ping(st.DB())},
-		Background: []func(context.Context){dispatcher.Run, reminders.Run},
+		Checks:     map[string]health.Check{"mysql": mysqldb.Ping(st.DB()), "settings": live.Check},
+		Background: []func(context.Context){dispatcher.Run, reminders.Run, live.Run},
 	})
 }

@@ -18,7 +18,8 @@ type Config struct {
 	// are clinic days, and an appointment_time without an offset is read there.
 	ClinicTimezone string        `env:"CLINIC_TIMEZONE" envDefault:"Asia/Ho_Chi_Minh"`
 	SlotDuration   time.Duration `env:"APPOINTMENT_DURATION" envDefault:"30m"`
-	// ConsultationFee is the amount billed for a completed appointment.
+	// ConsultationFee is the amount billed for a completed appointment while
+	// the live setting appointment.consultation_fee is not set.
 	ConsultationFee string `env:"CONSULTATION_FEE" envDefault:"150000.00"`
 	// MaxDaysAhead bounds days_in_advance of the availability query.
 	MaxDaysAhead int `env:"AVAILABILITY_MAX_DAYS" envDefault:"90"`
@@ -33,6 +34,8 @@ type Config struct {
 	UserCacheTTL  time.Duration `env:"USER_CACHE_TTL" envDefault:"15s"`
 	UserCacheSize int           `env:"USER_CACHE_SIZE" envDefault:"10000"`
 
+	// ReminderBefore: while the live setting appointment.reminder_before
+	// is not set.
 	ReminderBefore   time.Duration `env:"REMINDER_BEFORE" envDefault:"24h"`
 	ReminderInterval time.Duration `env:"REMINDER_INTERVAL" envDefault:"1m"`
 	OutboxPoll       time.Duration `env:"OUTBOX_POLL_INTERVAL" envDefault:"1s"`
@@ -88,8 +91,9 @@ func (c Config) location() *time.Location {
 	return loc
 }
 
-// fee is CONSULTATION_FEE as the invoice carries it ("150000.00").
-func (c Config) fee() string {
+// Fee is CONSULTATION_FEE as the invoice carries it ("150000.00"): the fee
+// until the admin service sets appointment.consultation_fee (lib/settings).
+func (c Config) Fee() string {
 	d, _ := decimal.NewFromString(c.ConsultationFee)
 	return d.StringFixed(2)
 }

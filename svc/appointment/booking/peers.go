@@ -126,7 +126,7 @@ func (s *Service) reminderMessages(a Appointment) []outbox.Message {
 }
 
 // completedMessages: EHR gets the encounter link (spec flow F1) and Billing
-// the consultation invoice (F2).
+// the consultation invoice (F2), at the fee in force when it completes.
 func (s *Service) completedMessages(a Appointment) []outbox.Message {
 	return []outbox.Message{
 		ehrapi.LinkAppointmentMessage(ehrapi.LinkAppointment{
@@ -134,7 +134,7 @@ func (s *Service) completedMessages(a Appointment) []outbox.Message {
 		}),
 		billingapi.InvoiceForAppointmentMessage(billingapi.InvoiceForAppointment{
 			AppointmentID: a.ID, PatientID: a.PatientID, DoctorID: a.DoctorID,
-			ServiceDescription: "Consultation", Amount: s.fee,
+			ServiceDescription: "Consultation", Amount: s.fee(),
 		}),
 	}
 }

@@ -33,6 +33,8 @@ type Store interface {
 	DueReminders(ctx context.Context, now time.Time, before time.Duration, limit int) ([]Appointment, error)
 	// Enqueue records messages on their own (the audit event of a read).
 	Enqueue(ctx context.Context, msgs ...outbox.Message) error
+	// CountByStatus counts the appointments starting in [from, to), by status.
+	CountByStatus(ctx context.Context, from, to time.Time) (map[string]int, error)
 }
 
 // Clashes is what stands in the way of a booking.

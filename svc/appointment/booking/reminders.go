@@ -18,10 +18,13 @@ const ReminderLockKey = "service/appointment/reminder-leader"
 // leader harmless. An appointment whose reminder window began while no
 // instance ran is reminded on the next pass, as long as it has not started.
 type Reminders struct {
-	Service  *Service
-	Consul   *consul.Client // nil: no election (a single instance, or tests)
-	Before   time.Duration  // how long before the appointment (24h)
-	Interval time.Duration  // how often the leader looks (1m)
+	Service *Service
+	Consul  *consul.Client // nil: no election (a single instance, or tests)
+	Before  time.Duration  // how long before the appointment (24h)
+	// Offset, when set, is Before as it is now: the live setting
+	// appointment.reminder_before (lib/settings), read on every pass.
+	Offset   func() time.Duration
+	Interval time.Duration // how often the leader looks (1m)
 	LockKey  string
 	Logger   *slog.Logger
 	// OnLeader, when set, is told when this instance gains (true) or loses
@@ -103,6 +106,9 @@ func (r *Reminders) lead(ctx context.Context) {
 func (r *Reminders) Pass(ctx context.Context) (int, error) {
 	s := r.Service
 	before := r.Before
+	if r.Offset != nil {
+		before = r.Offset()
+	}
 	if before <= 0 {
 		before = 24 * time.Hour
 	}

@@ -24,6 +24,9 @@ type Deps struct {
 	// Kick wakes the outbox dispatcher after a commit that enqueued
 	// messages (nothing when nil).
 	Kick func()
+	// Fee is the consultation fee now ("150000.00"): the live setting
+	// appointment.consultation_fee (lib/settings); Config.Fee when nil.
+	Fee func() string
 }
 
 // Service holds every rule of the appointment domain. Its methods take the
@@ -32,7 +35,7 @@ type Deps struct {
 type Service struct {
 	cfg   Config
 	loc   *time.Location
-	fee   string
+	fee   func() string
 	store Store
 	users Directory
 	now   func() time.Time
@@ -47,7 +50,11 @@ func New(cfg Config, d Deps) (*Service, error) {
 	if d.Store == nil || d.Users == nil {
 		return nil, fmt.Errorf("booking: a store and a user directory are required")
 	}
-	s := &Service{cfg: cfg, loc: cfg.location(), fee: cfg.fee(), store: d.Store, users: d.Users, now: d.Now, kick: d.Kick}
+	s := &Service{cfg: cfg, loc: cfg.location(), fee: d.Fee, store: d.Store, users: d.Users, now: d.Now, kick: d.Kick}
+	if s.fee == nil {
+		fee := cfg.Fee()
+		s.fee = func() string { return fee }
+	}
 	if s.now == nil {
 		s.now = time.Now
 	}

@@ -34,6 +34,9 @@ var matrix = map[string][]int{
 	"GET /api/v1/doctors/{id}/availability/":  {401, 200, 200, 200, 200, 200, 200, 200, 403},
 	"GET /api/v1/doctors/{id}/schedule/":      {401, 403, 403, 200, 403, 200, 200, 403, 403},
 	"POST /api/v1/doctors/{id}/schedule/":     {401, 403, 403, 201, 403, 403, 201, 403, 403},
+
+	// The admin service's only (http_test.go calls it as admin).
+	"GET /api/v1/appointments/internal/dashboard/": {401, 403, 403, 403, 403, 403, 403, 403, 403},
 }
 
 func TestAccessMatrix(t *testing.T) {
@@ -124,6 +127,8 @@ func request(op string, fresh func(confirmed, begun bool) int64, s *server, who 
 		return fmt.Sprintf("/api/v1/doctors/%d/availability/?date=2026-12-09", s.DoctorA), nil
 	case "GET /api/v1/doctors/{id}/schedule/":
 		return fmt.Sprintf("/api/v1/doctors/%d/schedule/", s.DoctorA), nil
+	case "GET /api/v1/appointments/internal/dashboard/":
+		return "/api/v1/appointments/internal/dashboard/", nil
 	case "POST /api/v1/doctors/{id}/schedule/":
 		return fmt.Sprintf("/api/v1/doctors/%d/schedule/", s.DoctorA), map[string]any{
 			"day_of_week": 6, "start_time": "20:00", "end_time": "21:00", "valid_from": fmt.Sprintf("2027-01-%02d", i+1)}

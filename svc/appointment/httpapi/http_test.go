@@ -7,6 +7,7 @@ import (
 	"sync"
 	"testing"
 
+	"hospital/lib/auth"
 	bt "hospital/svc/appointment/booking/bookingtest"
 )
 
@@ -136,4 +137,16 @@ func TestRefusalsNameTheirOwnRequest(t *testing.T) {
 		}()
 	}
 	wg.Wait()
+}
+
+// The dashboard's figures are the admin service's only.
+func TestDashboardFiguresForTheAdminService(t *testing.T) {
+	s := newServer(t, nil)
+	r := s.do(http.MethodGet, "/api/v1/appointments/internal/dashboard/", s.token(auth.Identity{Role: auth.RoleService, Service: "admin"}), nil)
+	s.expect("dashboard as admin", r, http.StatusOK)
+	if r.body["appointments_today"] != 0.0 || r.str("day") != "2026-12-07" {
+		t.Errorf("figures %s", r.raw)
+	}
+	s.expect("as billing", s.do(http.MethodGet, "/api/v1/appointments/internal/dashboard/",
+		s.token(auth.Identity{Role: auth.RoleService, Service: "billing"}), nil), http.StatusForbidden)
 }

@@ -6,6 +6,7 @@ package httpapi
 import (
 	"net/http"
 
+	"hospital/lib/adminapi"
 	"hospital/lib/api"
 	"hospital/lib/auth"
 	"hospital/lib/httpx"
@@ -49,6 +50,8 @@ var listQuery = append([]api.Param{
 func Routes(svc *booking.Service) []api.Route {
 	h := handlers{svc: svc}
 	return []api.Route{
+		{Method: http.MethodGet, Path: adminapi.DashboardPath("appointments"), Summary: "The admin dashboard's figures: today's appointments by status (lib/adminapi).",
+			Access: api.Services(adminapi.Service), Handler: h.dashboard, Response: booking.DashboardFigures{}},
 		{Method: http.MethodPost, Path: pathAppointments, Summary: "Book a slot (a patient for themself; a nurse or an admin for `patient_id`).",
 			Access: bookers, Handler: h.book, Request: booking.BookRequest{}, Response: appointmentOut, Status: http.StatusCreated},
 		{Method: http.MethodGet, Path: pathAppointment, Summary: "One appointment (its patient, its doctor, nurses, admins).",

@@ -244,3 +244,23 @@ func (t *txStore) MarkReminded(ctx context.Context, id int64, now time.Time) (bo
 func (t *txStore) Enqueue(ctx context.Context, msgs ...outbox.Message) error {
 	return enqueue(ctx, t.tx, msgs)
 }
+
+// CountByStatus implements booking.Store (ix_appointments_status_time).
+func (s *Store) CountByStatus(ctx context.Context, from, to time.Time) (map[string]int, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT status, COUNT(*) FROM appointments
+		WHERE appointment_time >= ? AND appointment_time < ? GROUP BY status`, from.UTC(), to.UTC())
+	if err != nil {
+		return nil, wrap(err, "count appointments by status")
+	}
+	defer rows.Close()
+	out := map[string]int{}
+	for rows.Next() {
+		var status string
+		var n int
+		if err := rows.Scan(&status, &n); err != nil {
+			return nil, wrap(err, "count appointments by status")
+		}
+		out[status] = n
+	}
+	return out, wrap(rows.Err(), "count appointments by status")
+}
