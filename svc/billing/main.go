@@ -14,6 +14,7 @@ import (
 	"hospital/lib/mysqldb"
 	"hospital/lib/outbox"
 	"hospital/lib/service"
+	"hospital/lib/settings"
 	"hospital/svc/billing/httpapi"
 	"hospital/svc/billing/invoicing"
 	"hospital/svc/billing/store"
@@ -52,9 +53,12 @@ func run() error {
 	dispatcher := outbox.NewDispatcher(st.DB(), s.Client, outbox.Options{
 		Registerer: s.Registry, Logger: s.Log, Poll: cfg.OutboxPoll, BackoffMax: cfg.OutboxBackoffMax,
 	})
-	dueDays := cfg.InvoiceDueDays
+	// The due days follow the admin service's configuration live; the
+	// environment's value until it sets them.
+	live := settings.NewWatcher(s.Consul, settings.Options{Logger: s.Log})
+	dueDays := settings.Watch(live, settings.InvoiceDueDays, cfg.InvoiceDueDays)
 	svc := invoicing.New(st, stripepay.New(cfg.StripeSecretKey, cfg.StripeAPIBase, cfg.StripeTimeout), invoicing.NewUserDirectory(s.Client),
-		invoicing.Options{Location: loc, DueDays: func() int { return dueDays }, Currency: currency, Kick: dispatcher.Kick, Logger: s.Log})
+		invoicing.Options{Location: loc, DueDays: dueDays.Get, Currency: currency, Kick: dispatcher.Kick, Logger: s.Log})
 
 	// The scheduled jobs run on one instance at a time (both are also safe
 	// if two ran at once).
@@ -70,8 +74,8 @@ func run() error {
 	return s.Run(context.Background(), service.Spec{
 		API:    httpapi.Routes(svc),
 		Info:   apiInfo,
-		Checks: map[string]health.Check{"mysql": mysqldb.Ping(st.DB())},
-		Background: []func(context.Context){dispatcher.Run, func(ctx context.Context) {
+		Checks: map[string]health.Check{"mysql": mysqldb.Ping(st.DB()), "settings": live.Check},
+		Background: []func(context.Context){dispatcher.Run, live.Run, func(ctx context.Context) {
 			jobs.Run(ctx, func(ctx context.Context) { go overdue(ctx); settler(ctx) })
 		}},
 	})

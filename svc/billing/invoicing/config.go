@@ -14,8 +14,8 @@ type Config struct {
 	MySQLDSN string `env:"MYSQL_DSN,required"`
 	// ClinicTimezone: issue dates, due dates and policy validity are clinic days.
 	ClinicTimezone string `env:"CLINIC_TIMEZONE" envDefault:"Asia/Ho_Chi_Minh"`
-	// InvoiceDueDays is how many days after issue an invoice falls due. It
-	// will later come live from the admin service's configuration.
+	// InvoiceDueDays is how many days after issue an invoice falls due,
+	// while the live setting billing.invoice_due_days is not set.
 	InvoiceDueDays int `env:"INVOICE_DUE_DAYS" envDefault:"30"`
 	// Currency is what invoices are in and cards are charged in (ISO 4217).
 	Currency string `env:"BILLING_CURRENCY" envDefault:"vnd"`

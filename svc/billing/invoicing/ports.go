@@ -35,6 +35,8 @@ type Store interface {
 	PendingCardPayments(ctx context.Context, before time.Time, limit int) ([]PendingCard, error)
 	// Overdue returns the ids of unpaid invoices due before today.
 	Overdue(ctx context.Context, today Date, limit int) ([]int64, error)
+	// Outstanding sums up the unpaid invoices and the open claims.
+	Outstanding(ctx context.Context) (DashboardFigures, error)
 }
 
 // Source kinds of an invoice made by another service.

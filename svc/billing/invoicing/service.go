@@ -23,7 +23,7 @@ import (
 type Options struct {
 	Location *time.Location
 	// DueDays is how many days after issue an invoice falls due, read at
-	// each invoice (it will come live from the admin service's settings).
+	// each invoice: the live setting billing.invoice_due_days (lib/settings).
 	DueDays  func() int
 	Currency Currency
 	// Now is the clock (time.Now when nil).

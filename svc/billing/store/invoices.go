@@ -294,3 +294,24 @@ func (t *Tx) OpenClaims(invoiceID int64) (int, error) {
 		invoiceID).Scan(&n)
 	return n, err
 }
+
+// Outstanding implements invoicing.Store (ix_invoice_status_due, and a scan
+// of the claims, which are few).
+func (s *Store) Outstanding(ctx context.Context) (invoicing.DashboardFigures, error) {
+	var f invoicing.DashboardFigures
+	err := s.db.QueryRowContext(ctx, `SELECT COUNT(*),
+		COALESCE(SUM(total_amount - amount_paid_by_patient - amount_paid_by_insurance), 0),
+		COALESCE(SUM(status = 'OVERDUE'), 0),
+		COALESCE(SUM(CASE WHEN status = 'OVERDUE' THEN total_amount - amount_paid_by_patient - amount_paid_by_insurance END), 0)
+		FROM invoices WHERE status IN ('PENDING_PATIENT', 'PENDING_INSURANCE', 'PARTIALLY_PAID', 'OVERDUE')`).
+		Scan(&f.InvoicesOutstanding, &f.OutstandingAmount.Decimal, &f.InvoicesOverdue, &f.OverdueAmount.Decimal)
+	if err != nil {
+		return f, fmt.Errorf("sum outstanding invoices: %w", err)
+	}
+	err = s.db.QueryRowContext(ctx, `SELECT COUNT(*), COALESCE(SUM(claim_amount), 0) FROM insurance_claims
+		WHERE status IN ('SUBMITTED', 'PROCESSING', 'AWAITING_DOCUMENTS')`).Scan(&f.ClaimsPending, &f.ClaimsPendingAmount.Decimal)
+	if err != nil {
+		return f, fmt.Errorf("count pending claims: %w", err)
+	}
+	return f, nil
+}
