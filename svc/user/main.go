@@ -19,6 +19,7 @@ import (
 	"hospital/lib/mysqldb"
 	"hospital/lib/outbox"
 	"hospital/lib/service"
+	"hospital/lib/settings"
 	"hospital/svc/user/accounts"
 	"hospital/svc/user/httpapi"
 	"hospital/svc/user/store"
@@ -69,9 +70,17 @@ func run() error {
 	// so this service's own endpoints refuse revoked tokens like every other's.
 	revocations := s.Revocations
 
+	// The lockout numbers follow the admin service's configuration live;
+	// the environment's values until it sets them.
+	live := settings.NewWatcher(s.Consul, settings.Options{Logger: s.Log})
+	throttle := cfg.Throttle()
+	maxFailures := settings.Watch(live, settings.LoginMaxFailures, throttle.PairMaxFailures)
+	lock := settings.Watch(live, settings.LoginLock, throttle.Lock)
+
 	svc := accounts.New(st, accounts.Options{
 		Signer: signer, ServiceClients: clients, PublicBaseURL: cfg.PublicBaseURL,
-		AccessTTL: cfg.AccessTokenTTL, RefreshTTL: cfg.RefreshTokenTTL, Throttle: cfg.Throttle(),
+		AccessTTL: cfg.AccessTokenTTL, RefreshTTL: cfg.RefreshTokenTTL, Throttle: throttle,
+		LiveThrottle:  func() accounts.Throttle { return throttle.WithLockout(maxFailures.Get(), lock.Get()) },
 		ResetInterval: cfg.ResetEmailInterval, ResetsPerDay: cfg.ResetEmailsPerDay,
 		HashMemory: cfg.PasswordHashMemoryMiB << 20,
 		Kick:       dispatcher.Kick, Logger: s.Log,
@@ -83,9 +92,10 @@ func run() error {
 		API:      httpapi.Routes(svc),
 		Info:     api.Info{Title: "user service", Description: "Accounts, sign-in and the password flows."},
 		Verifier: svc.Verifier(),
-		Checks:   map[string]health.Check{"mysql": mysqldb.Ping(st.DB())},
+		Checks:   map[string]health.Check{"mysql": mysqldb.Ping(st.DB()), "settings": live.Check},
 		Background: []func(context.Context){
 			dispatcher.Run,
+			live.Run,
 			svc.RunResets,
 			func(ctx context.Context) { svc.RunRevocations(ctx, 2*time.Second) },
 			service.Every(time.Minute, s.Log, "revocation pruning", svc.PruneRevocations),

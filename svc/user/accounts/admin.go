@@ -154,5 +154,5 @@ func (s *Service) SetActive(ctx context.Context, id int64, active bool) (User, e
 // expired a day ago, and stale login-failure counters.
 func (s *Service) Cleanup(ctx context.Context) error {
 	now := s.now()
-	return s.store.Cleanup(ctx, now.Add(-24*time.Hour), now.Add(-s.opts.Throttle.Lock), now)
+	return s.store.Cleanup(ctx, now.Add(-24*time.Hour), now.Add(-s.throttle().Lock), now)
 }

@@ -25,6 +25,10 @@ type Options struct {
 	ResetsPerDay    int
 	ServiceTokenTTL time.Duration // 10 min
 	Throttle        Throttle      // DefaultThrottle
+	// LiveThrottle, when set, is the throttle now, read at every sign-in:
+	// Throttle with the admin service's live settings applied (main
+	// follows user.login_max_failures and user.login_lock, lib/settings).
+	LiveThrottle func() Throttle
 	// HashMemory bounds the memory of password hashing (see NewHasher).
 	HashMemory int64
 	// Now is the clock (tests move it); default time.Now.

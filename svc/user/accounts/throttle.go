@@ -43,6 +43,24 @@ var DefaultThrottle = Throttle{
 	AccountDelayMax: 5 * time.Minute, Lock: 15 * time.Minute,
 }
 
+// throttle is the throttle in force now.
+func (s *Service) throttle() Throttle {
+	if s.opts.LiveThrottle != nil {
+		return s.opts.LiveThrottle()
+	}
+	return s.opts.Throttle
+}
+
+// WithLockout is t with maxFailures failures of one client on one account
+// locking that client out for lock. The failures stay below the per-client
+// limit and the account-wide delay threshold, and the lock at a minute or
+// more, so that one client alone can still never slow the owner down.
+func (t Throttle) WithLockout(maxFailures int, lock time.Duration) Throttle {
+	t.PairMaxFailures = max(1, min(maxFailures, t.ClientMaxFailures, t.AccountDelayAfter-1))
+	t.Lock = max(lock, time.Minute)
+	return t
+}
+
 // clientKey groups the caller's address: IPv6 by /64.
 func clientKey(ctx context.Context) string {
 	ip := logging.ClientIP(ctx)
@@ -72,7 +90,7 @@ type attempt struct {
 // it with a 429 and how long to wait.
 func (s *Service) begin(ctx context.Context, account string) (attempt, error) {
 	at := attempt{account: account, client: clientKey(ctx)}
-	th := s.opts.Throttle
+	th := s.throttle()
 	var wait time.Duration
 	err := s.store.InTx(ctx, func(tx Store) error {
 		now := s.now()

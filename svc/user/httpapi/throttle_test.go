@@ -1,12 +1,16 @@
 package httpapi_test
 
 import (
+	"context"
+	"fmt"
 	"net/http"
 	"strconv"
 	"sync"
 	"testing"
 	"time"
 
+	"hospital/lib/settings"
+	"hospital/lib/testkit"
 	"hospital/svc/user/accounts"
 	"hospital/svc/user/httpapi"
 )
@@ -153,4 +157,58 @@ func TestServiceCredentialsAreThrottled(t *testing.T) {
 	}
 	tokenFrom(attacker, testServiceSecret).problem(http.StatusTooManyRequests)
 	tokenFrom("10.1.2.3", testServiceSecret).want(http.StatusOK)
+}
+
+// The lockout numbers follow the admin service's configuration live
+// (user.login_max_failures, user.login_lock).
+func TestLockoutFollowsTheLiveSettings(t *testing.T) {
+	t.Parallel()
+	c := sharedConsul(t)
+	prefix := "test/" + t.Name() + "/"
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	w := settings.NewWatcher(c.Client, settings.Options{Prefix: prefix})
+	maxFailures := settings.Watch(w, settings.LoginMaxFailures, accounts.DefaultThrottle.PairMaxFailures)
+	lock := settings.Watch(w, settings.LoginLock, accounts.DefaultThrottle.Lock)
+	go w.Run(ctx)
+	<-w.Ready()
+	e := newEnvWith(t, func(o *accounts.Options) {
+		o.LiveThrottle = func() accounts.Throttle {
+			return accounts.DefaultThrottle.WithLockout(maxFailures.Get(), lock.Get())
+		}
+	})
+	e.register("live.lock")
+	pub := settings.NewPublisher(c.Client, prefix)
+	if ok, err := pub.Publish(ctx, settings.LoginMaxFailures.Name(), []byte("2"), 1); err != nil || !ok {
+		t.Fatal(ok, err)
+	}
+	if ok, err := pub.Publish(ctx, settings.LoginLock.Name(), []byte(`"30m"`), 1); err != nil || !ok {
+		t.Fatal(ok, err)
+	}
+	err := testkit.Until(ctx, 10*time.Second, nil, func(context.Context) error {
+		if maxFailures.Get() != 2 || lock.Get() != 30*time.Minute {
+			return fmt.Errorf("settings %d, %s", maxFailures.Get(), lock.Get())
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range 2 {
+		e.loginFrom(attacker, "live.lock", "Not-It-123").problem(http.StatusUnauthorized)
+	}
+	if s := retryAfter(t, e.loginFrom(attacker, "live.lock", goodPassword)); s < 1790 || s > 1801 {
+		t.Fatalf("Retry-After %d, want about 1800 (30m, after 2 failures)", s)
+	}
+}
+
+func TestLockoutSettingsCannotLetOneClientSlowTheOwner(t *testing.T) {
+	got := accounts.DefaultThrottle.WithLockout(20, 10*time.Second)
+	if got.PairMaxFailures != accounts.DefaultThrottle.AccountDelayAfter-1 || got.Lock != time.Minute ||
+		got.ClientMaxFailures != accounts.DefaultThrottle.ClientMaxFailures {
+		t.Errorf("capped throttle %+v", got)
+	}
+	if got := accounts.DefaultThrottle.WithLockout(3, time.Hour); got.PairMaxFailures != 3 || got.Lock != time.Hour {
+		t.Errorf("throttle %+v", got)
+	}
 }
