@@ -64,9 +64,10 @@ func run() error {
 	reminderLeader := &leader.Election{Consul: s.Consul, Key: booking.ReminderLeaderKey, Name: "appointment reminders", Logger: s.Log}
 
 	return s.Run(context.Background(), service.Spec{
-		API:    httpapi.Routes(svc),
-		Info:   api.Info{Title: "Appointment service", Description: "Schedules, availability, booking and the appointment lifecycle (spec section 3)."},
-		Checks: map[string]health.Check{"mysql": mysqldb.Ping(st.DB())},
+		API:       httpapi.Routes(svc),
+		Info:      api.Info{Title: "Appointment service", Description: "Schedules, availability, booking and the appointment lifecycle (spec section 3)."},
+		Checks:    map[string]health.Check{"mysql": mysqldb.Ping(st.DB())},
+		StoreDown: mysqldb.Unreachable,
 		Background: []func(context.Context){
 			dispatcher.Run,
 			func(ctx context.Context) { reminderLeader.Run(ctx, reminders.Run) },

@@ -70,9 +70,10 @@ func run() error {
 		return err
 	})
 	return s.Run(context.Background(), service.Spec{
-		API:    httpapi.Routes(svc),
-		Info:   apiInfo,
-		Checks: map[string]health.Check{"mysql": mysqldb.Ping(st.DB())},
+		API:       httpapi.Routes(svc),
+		Info:      apiInfo,
+		Checks:    map[string]health.Check{"mysql": mysqldb.Ping(st.DB())},
+		StoreDown: mysqldb.Unreachable,
 		Background: []func(context.Context){dispatcher.Run, func(ctx context.Context) {
 			jobs.Run(ctx, func(ctx context.Context) { go overdue(ctx); settler(ctx) })
 		}},
