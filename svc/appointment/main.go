@@ -12,10 +12,12 @@ import (
 	"hospital/lib/api"
 	"hospital/lib/config"
 	"hospital/lib/health"
+	"hospital/lib/leader"
 	"hospital/lib/mysqldb"
 	"hospital/lib/outbox"
 	"hospital/lib/service"
 	"hospital/lib/settings"
+	"hospital/lib/userapi"
 	"hospital/svc/appointment/booking"
 	"hospital/svc/appointment/httpapi"
 	"hospital/svc/appointment/store"
@@ -58,19 +60,24 @@ func run() error {
 	fee := settings.Watch(live, settings.ConsultationFee, cfg.Fee())
 	offset := settings.Watch(live, settings.ReminderBefore, cfg.ReminderBefore)
 	svc, err := booking.New(cfg, booking.Deps{
-		Store: st, Users: booking.NewUserDirectory(s.Client), Kick: dispatcher.Kick, Fee: fee.Get,
+		Store: st, Users: userapi.NewClient(s.Client), Kick: dispatcher.Kick, Fee: fee.Get,
 	})
 	if err != nil {
 		return err
 	}
-	reminders := &booking.Reminders{
-		Service: svc, Consul: s.Consul, Before: cfg.ReminderBefore, Offset: offset.Get, Interval: cfg.ReminderInterval, Logger: s.Log,
-	}
+	reminders := &booking.Reminders{Service: svc, Before: cfg.ReminderBefore, Offset: offset.Get, Interval: cfg.ReminderInterval, Logger: s.Log}
+	// Reminders run on one instance at a time.
+	reminderLeader := &leader.Election{Consul: s.Consul, Key: booking.ReminderLeaderKey, Name: "appointment reminders", Logger: s.Log}
 
 	return s.Run(context.Background(), service.Spec{
-		API:        httpapi.Routes(svc),
-		Info:       api.Info{Title: "Appointment service", Description: "Schedules, availability, booking and the appointment lifecycle (spec section 3)."},
-		Checks:     map[string]health.Check{"mysql": mysqldb.Ping(st.DB()), "settings": live.Check},
-		Background: []func(context.Context){dispatcher.Run, reminders.Run, live.Run},
+		API:       httpapi.Routes(svc),
+		Info:      api.Info{Title: "Appointment service", Description: "Schedules, availability, booking and the appointment lifecycle (spec section 3)."},
+		Checks:    map[string]health.Check{"mysql": mysqldb.Ping(st.DB()), "settings": live.Check},
+		StoreDown: mysqldb.Unreachable,
+		Background: []func(context.Context){
+			dispatcher.Run,
+			live.Run,
+			func(ctx context.Context) { reminderLeader.Run(ctx, reminders.Run) },
+		},
 	})
 }

@@ -89,10 +89,11 @@ func run() error {
 	bootstrapAdmin(startCtx, svc, cfg, s.Log)
 
 	return s.Run(context.Background(), service.Spec{
-		API:      httpapi.Routes(svc),
-		Info:     api.Info{Title: "user service", Description: "Accounts, sign-in and the password flows."},
-		Verifier: svc.Verifier(),
-		Checks:   map[string]health.Check{"mysql": mysqldb.Ping(st.DB()), "settings": live.Check},
+		API:       httpapi.Routes(svc),
+		Info:      api.Info{Title: "user service", Description: "Accounts, sign-in and the password flows."},
+		Verifier:  svc.Verifier(),
+		Checks:    map[string]health.Check{"mysql": mysqldb.Ping(st.DB()), "settings": live.Check},
+		StoreDown: mysqldb.Unreachable,
 		Background: []func(context.Context){
 			dispatcher.Run,
 			live.Run,

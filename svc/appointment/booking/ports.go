@@ -35,6 +35,9 @@ type Store interface {
 	Enqueue(ctx context.Context, msgs ...outbox.Message) error
 	// CountByStatus counts the appointments starting in [from, to), by status.
 	CountByStatus(ctx context.Context, from, to time.Time) (map[string]int, error)
+	// HasAppointment reports whether an appointment matching f exists in
+	// any status but cancelled.
+	HasAppointment(ctx context.Context, f CareFilter) (bool, error)
 }
 
 // Clashes is what stands in the way of a booking.

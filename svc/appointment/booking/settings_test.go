@@ -9,6 +9,7 @@ import (
 
 	"hospital/lib/settings"
 	"hospital/lib/testkit"
+	"hospital/lib/userapi"
 	"hospital/svc/appointment/booking"
 	bt "hospital/svc/appointment/booking/bookingtest"
 )
@@ -28,7 +29,7 @@ func TestFeeAndReminderOffsetAreLive(t *testing.T) {
 	offset := settings.Watch(w, settings.ReminderBefore, cfg.ReminderBefore)
 	go w.Run(ctx)
 	<-w.Ready()
-	svc, err := booking.New(cfg, booking.Deps{Store: e.Store, Users: booking.NewUserDirectory(e.Client), Now: e.Clock.Now, Fee: fee.Get})
+	svc, err := booking.New(cfg, booking.Deps{Store: e.Store, Users: userapi.NewClient(e.Client), Now: e.Clock.Now, Fee: fee.Get})
 	if err != nil {
 		t.Fatal(err)
 	}
