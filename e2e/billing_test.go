@@ -30,7 +30,14 @@ type billingRig struct {
 // test can complete appointments before billing exists.
 func startBillingRig(t testing.TB) *billingRig {
 	t.Helper()
-	p := startPlatform(t, billingClients)
+	return startBillingRigWith(t, billingClients)
+}
+
+// startBillingRigWith is startBillingRig with the user service's
+// SERVICE_CLIENTS setting clients (a rig with more services).
+func startBillingRigWith(t testing.TB, clients string) *billingRig {
+	t.Helper()
+	p := startPlatform(t, clients)
 	a := &appointmentRig{platform: p, notif: newNotifier(t)}
 	a.notifSvc = a.notif.start(t, p)
 	a.apptDB, a.apptEnv = openDB(t)

@@ -36,7 +36,7 @@ var matrix = map[string][]int{
 	"GET /api/v1/admin/audit-logs/verify/":           {401, 403, 403, 200, 403, 403},
 	"POST /api/v1/admin/tasks/recalculate-reports/":  {401, 403, 403, 202, 403, 403},
 	"GET /api/v1/admin/tasks/{task_id}/":             {401, 403, 403, 200, 403, 403},
-	"GET /api/v1/admin/reports/daily-activity/":      {401, 403, 403, 200, 403, 403},
+	"GET /api/v1/admin/dashboard/daily-activity/":    {401, 403, 403, 200, 403, 403},
 	"POST /api/v1/admin/internal/audit-events/":      {401, 403, 403, 403, 201, 403},
 }
 

@@ -25,7 +25,7 @@ const (
 	PathAuditVerify    = PathAuditLogs + "verify/"
 	PathRecalculate    = "/api/v1/admin/tasks/recalculate-reports/"
 	PathTask           = "/api/v1/admin/tasks/{task_id:[0-9]+}/"
-	PathActivity       = "/api/v1/admin/reports/daily-activity/"
+	PathActivity       = "/api/v1/admin/dashboard/daily-activity/"
 )
 
 // AuditSenders are the services whose audit events the log takes: every

@@ -105,9 +105,10 @@ type Configuration struct {
 	// Set: false when the key was never set and Value is the documented
 	// default that services use meanwhile.
 	Set bool `json:"is_set"`
-	// Version counts the changes (0 while not set).
+	// Version counts the changes (0 while not set); UpdatedAt is absent
+	// while not set.
 	Version   int64      `json:"version"`
-	UpdatedAt *time.Time `json:"updated_at"`
+	UpdatedAt *time.Time `json:"updated_at,omitempty"`
 	UpdatedBy *int64     `json:"updated_by"`
 	// Type and ReadBy document a platform key (empty for an extra key).
 	Type   string   `json:"type"`
@@ -205,16 +206,17 @@ type Task struct {
 	Status      string          `json:"status"`
 	Params      json.RawMessage `json:"params"`
 	Progress    Progress        `json:"progress"`
-	Result      json.RawMessage `json:"result"`
+	Result      json.RawMessage `json:"result,omitempty"` // absent until it succeeded
 	Error       string          `json:"error"`
 	RequestedBy *int64          `json:"requested_by"`
 	// Runner is the instance that ran it last; Runs counts how often a run
 	// started (more than once only when a runner died mid-way).
-	Runner     string     `json:"runner"`
-	Runs       int        `json:"runs"`
-	CreatedAt  time.Time  `json:"created_at"`
-	StartedAt  *time.Time `json:"started_at"`
-	FinishedAt *time.Time `json:"finished_at"`
+	Runner    string    `json:"runner"`
+	Runs      int       `json:"runs"`
+	CreatedAt time.Time `json:"created_at"`
+	// StartedAt and FinishedAt are absent until then.
+	StartedAt  *time.Time `json:"started_at,omitempty"`
+	FinishedAt *time.Time `json:"finished_at,omitempty"`
 }
 
 // Progress is done out of total steps (days, for reports).
