@@ -40,7 +40,7 @@ type adminRig struct {
 	adminEnv []string
 }
 
-func startAdminRig(t testing.TB) *adminRig {
+func startAdminRig(t testing.TB, adminEnv ...string) *adminRig {
 	t.Helper()
 	r := &adminRig{billingRig: startBillingRigWith(t, adminClients)}
 	// The appointment service's document says reminder_sent_at is never
@@ -60,6 +60,7 @@ func startAdminRig(t testing.TB) *adminRig {
 	r.adminDB = db
 	r.adminEnv = append(env, "SERVICE_SECRET="+adminSecret, "CLINIC_TIMEZONE=Asia/Ho_Chi_Minh",
 		"CONFIG_SYNC_INTERVAL=1s", "TASK_POLL_INTERVAL=200ms", "DASHBOARD_TIMEOUT=1500ms")
+	r.adminEnv = append(r.adminEnv, adminEnv...)
 	r.admins = append(r.admins, testkit.StartService(t, r.consul, "admin", testkit.Build(t, "hospital/svc/admin"), r.adminEnv...))
 	r.waitStatus(t, http.MethodGet, pathDashboard, http.StatusUnauthorized)
 	r.waitStatus(t, http.MethodGet, "/api/v1/ehr/patients/1/", http.StatusUnauthorized)
