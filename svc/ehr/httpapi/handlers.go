@@ -1,10 +1,13 @@
 package httpapi
 
 import (
+	"errors"
 	"net/http"
 	"strconv"
 	"strings"
 	"time"
+
+	"go.mongodb.org/mongo-driver/v2/x/mongo/driver"
 
 	"hospital/lib/apperr"
 	"hospital/lib/ehrapi"
@@ -30,11 +33,20 @@ func wrap(h httpx.HandlerFunc) httpx.HandlerFunc {
 			r = r.WithContext(records.WithBreakGlass(r.Context(), reason))
 		}
 		err := h(w, r)
-		if err != nil && mongodb.Unreachable(err) {
+		if err != nil && unreachable(err) {
 			return errStoreDown
 		}
 		return err
 	}
+}
+
+// unreachable is mongodb.Unreachable, and also a connection pool the
+// driver cleared after another operation lost its connection (the store
+// went away under requests in flight), which lib/mongodb does not
+// recognise yet.
+func unreachable(err error) bool {
+	var cleared driver.RetryablePoolError
+	return mongodb.Unreachable(err) || (errors.As(err, &cleared) && cleared.Retryable())
 }
 
 // ids reads the path's patient_id and the named string ids.
