@@ -16,6 +16,7 @@ import (
 	"hospital/lib/api"
 	"hospital/lib/audit"
 	"hospital/lib/ehrapi"
+	"hospital/lib/mongodb"
 	"hospital/lib/testkit"
 	"hospital/svc/ehr/httpapi"
 	"hospital/svc/ehr/records"
@@ -317,7 +318,7 @@ func TestHTTPBehaviour(t *testing.T) {
 func TestStoreOutageIs503(t *testing.T) {
 	f := testkit.StartFerretDB(t, testkit.FerretPostgreSQL)
 	e := rt.NewOn(t, f)
-	h, err := api.Handler(httpapi.Routes(e.Svc), api.Options{Verifier: e.Verifier()})
+	h, err := api.Handler(httpapi.Routes(e.Svc), api.Options{Verifier: e.Verifier(), StoreDown: mongodb.Unreachable})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,19 +1,14 @@
 package httpapi
 
 import (
-	"errors"
 	"net/http"
 	"strconv"
 	"strings"
-	"time"
-
-	"go.mongodb.org/mongo-driver/v2/x/mongo/driver"
 
 	"hospital/lib/apperr"
 	"hospital/lib/ehrapi"
 	"hospital/lib/httpx"
 	"hospital/lib/idempotency"
-	"hospital/lib/mongodb"
 	"hospital/svc/ehr/records"
 )
 
@@ -23,8 +18,6 @@ type handlers struct{ svc *records.Service }
 // maxID bounds the string ids in paths (UUIDs, the other services' ids).
 const maxID = 64
 
-var errStoreDown = apperr.Unavailable("The medical record store cannot be reached; retry shortly.", 5*time.Second)
-
 // wrap gives every handler the break-the-glass reason in its context and
 // answers an unreachable store with 503.
 func wrap(h httpx.HandlerFunc) httpx.HandlerFunc {
@@ -32,21 +25,8 @@ func wrap(h httpx.HandlerFunc) httpx.HandlerFunc {
 		if reason := r.Header.Get(records.BreakGlassHeader); reason != "" {
 			r = r.WithContext(records.WithBreakGlass(r.Context(), reason))
 		}
-		err := h(w, r)
-		if err != nil && unreachable(err) {
-			return errStoreDown
-		}
-		return err
+		return h(w, r)
 	}
-}
-
-// unreachable is mongodb.Unreachable, and also a connection pool the
-// driver cleared after another operation lost its connection (the store
-// went away under requests in flight), which lib/mongodb does not
-// recognise yet.
-func unreachable(err error) bool {
-	var cleared driver.RetryablePoolError
-	return mongodb.Unreachable(err) || (errors.As(err, &cleared) && cleared.Retryable())
 }
 
 // ids reads the path's patient_id and the named string ids.
