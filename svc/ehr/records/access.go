@@ -3,12 +3,14 @@ package records
 import (
 	"context"
 	"fmt"
+	"net/http"
 
 	"github.com/google/uuid"
 
 	"hospital/lib/appointmentapi"
 	"hospital/lib/auth"
 	"hospital/lib/logging"
+	"hospital/lib/svcclient"
 )
 
 // Who may read and change which record, beyond the route table's roles:
@@ -121,6 +123,10 @@ func (s *Service) caresFor(ctx context.Context, patientID int64, c auth.Identity
 			q.Date = s.now().In(s.opts.Location).Format("2006-01-02")
 		}
 		ans, err := s.appts.Care(ctx, q)
+		if svcclient.HasStatus(err, http.StatusBadRequest, http.StatusNotFound) {
+			// Its definite answer for an id it cannot have: no appointment.
+			return false, nil
+		}
 		if err != nil {
 			s.opts.Logger.WarnContext(ctx, "care relationship unknown: appointment service not answering", "err", err.Error())
 			return false, errCareUnknown
