@@ -105,10 +105,10 @@ type Configuration struct {
 	// Set: false when the key was never set and Value is the documented
 	// default that services use meanwhile.
 	Set bool `json:"is_set"`
-	// Version counts the changes (0 while not set); UpdatedAt is absent
+	// Version counts the changes (0 while not set); UpdatedAt is null
 	// while not set.
 	Version   int64      `json:"version"`
-	UpdatedAt *time.Time `json:"updated_at,omitempty"`
+	UpdatedAt *time.Time `json:"updated_at"`
 	UpdatedBy *int64     `json:"updated_by"`
 	// Type and ReadBy document a platform key (empty for an extra key).
 	Type   string   `json:"type"`
@@ -214,9 +214,9 @@ type Task struct {
 	Runner    string    `json:"runner"`
 	Runs      int       `json:"runs"`
 	CreatedAt time.Time `json:"created_at"`
-	// StartedAt and FinishedAt are absent until then.
-	StartedAt  *time.Time `json:"started_at,omitempty"`
-	FinishedAt *time.Time `json:"finished_at,omitempty"`
+	// StartedAt and FinishedAt are null until then.
+	StartedAt  *time.Time `json:"started_at"`
+	FinishedAt *time.Time `json:"finished_at"`
 }
 
 // Progress is done out of total steps (days, for reports).
