@@ -99,10 +99,20 @@ func TestAdminAuditTrailThroughGateway(t *testing.T) {
 	docID, docTok := r.doctor(t, "audit-dr-an")
 	strangerID, strangerTok := r.doctor(t, "audit-dr-binh")
 
-	// The admin reads the patient's appointments.
+	// The admin reads the patient's appointments while the admin service
+	// is down: the event waits in the appointment service's outbox.
 	apptID := r.completed(t, patTok, docID, docTok, 1, 9)
+	if err := r.admins[0].Stop(15 * time.Second); err != nil {
+		t.Fatal(err)
+	}
 	expect(t, "admin lists the patient's appointments",
 		r.do(t, http.MethodGet, fmt.Sprintf("/api/v1/patients/%d/appointments/", patID), r.admin, nil, nil), http.StatusOK)
+	if n := r.apptCount(t, `SELECT COUNT(*) FROM outbox_messages WHERE target_service = 'admin' AND status = 'PENDING'
+		AND body LIKE '%"action_performed":"appointment.list"%'`); n != 1 {
+		t.Fatalf("%d list events waiting for the admin service, want 1", n)
+	}
+	r.admins[0].Restart(t, r.consul)
+	r.waitStatus(t, http.MethodGet, pathDashboard, http.StatusUnauthorized)
 	// The patient pays the consultation by card.
 	inv := r.invoiceOf(t, patID, patTok, apptID)
 	paid := r.do(t, http.MethodPost, fmt.Sprintf("/api/v1/invoices/%d/pay/", num(inv["id"])), patTok, map[string]any{
