@@ -108,7 +108,7 @@ func (s *Service) access(ctx context.Context, patientID int64, action string) (g
 // patient: from this store first (they wrote in the record), then from the
 // appointment service. Answers are reused for Options.CareTTL.
 func (s *Service) caresFor(ctx context.Context, patientID int64, c auth.Identity) (bool, error) {
-	return s.care.get(ctx, careKey{patientID, c.UserID}, func(ctx context.Context) (bool, error) {
+	return s.care.Get(ctx, careKey{patientID, c.UserID}, func(ctx context.Context) (bool, error) {
 		wrote, err := s.store.WroteFor(ctx, patientID, c.UserID)
 		if err != nil {
 			return false, fmt.Errorf("care relationship: %w", err)
@@ -139,6 +139,6 @@ func (s *Service) caresFor(ctx context.Context, patientID int64, c auth.Identity
 // care relationship from now on.
 func (s *Service) wroteIn(patientID int64, c auth.Identity) {
 	if c.Role == auth.RoleDoctor || c.Role == auth.RoleNurse {
-		s.care.forget(careKey{patientID, c.UserID})
+		s.care.Forget(careKey{patientID, c.UserID})
 	}
 }
