@@ -62,9 +62,10 @@ func run() error {
 	tasks := &leader.Election{Consul: s.Consul, Key: TaskLockKey, Name: "admin task runner", Logger: s.Log}
 
 	return s.Run(context.Background(), service.Spec{
-		API:    httpapi.Routes(svc),
-		Info:   api.Info{Title: "Admin service", Description: "Audit log, system configuration, dashboard and batch tasks (spec section 8)."},
-		Checks: map[string]health.Check{"mysql": mysqldb.Ping(st.DB())},
+		API:       httpapi.Routes(svc),
+		Info:      api.Info{Title: "Admin service", Description: "Audit log, system configuration, dashboard and batch tasks (spec section 8)."},
+		Checks:    map[string]health.Check{"mysql": mysqldb.Ping(st.DB())},
+		StoreDown: mysqldb.Unreachable,
 		Background: []func(context.Context){
 			func(ctx context.Context) {
 				// Publish at once what a previous run left unpublished, then keep checking.
