@@ -39,6 +39,7 @@ type Env struct {
 	Directory userapi.Client
 	// Catalog holds the tests Seed created, by code.
 	Catalog map[string]laboratory.CatalogTest
+	uri, db string
 }
 
 // NewEnv starts a lab domain over a fresh FerretDB database, its clock at
@@ -54,7 +55,8 @@ func NewEnv(t testing.TB) *Env {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = client.Disconnect(context.Background()) })
-	st := store.New(client.Database(f.NewDatabase(t)), "lab-test", slog.Default())
+	db := f.NewDatabase(t)
+	st := store.New(client.Database(db), "lab-test", slog.Default())
 	if err := st.Migrate(ctx); err != nil {
 		t.Fatal(err)
 	}
@@ -62,7 +64,7 @@ func NewEnv(t testing.TB) *Env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e := &Env{People: u.People, Store: st, Users: u, Catalog: map[string]laboratory.CatalogTest{},
+	e := &Env{People: u.People, Store: st, Users: u, Catalog: map[string]laboratory.CatalogTest{}, uri: f.URI, db: db,
 		Clock:  testkit.NewClock(time.Date(2026, 12, 7, 12, 0, 0, 0, Clinic)),
 		Signer: auth.NewSigner(key, auth.DefaultIssuer, auth.DefaultAudience)}
 	rctx, stop := context.WithCancel(context.Background())
@@ -73,6 +75,21 @@ func NewEnv(t testing.TB) *Env {
 	e.Svc = laboratory.New(st, e.Directory, laboratory.Options{Location: Clinic, Now: e.Clock.Now, Logger: slog.Default()})
 	e.Seed(t)
 	return e
+}
+
+// Instance is another lab Service over the same database with its own
+// connections, as a second instance of the service would be.
+func (e *Env) Instance(t testing.TB) *laboratory.Service {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	client, err := mongodb.Connect(ctx, e.uri, "lab-test-2")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = client.Disconnect(context.Background()) })
+	st := store.New(client.Database(e.db), "lab-test-2", slog.Default())
+	return laboratory.New(st, e.Directory, laboratory.Options{Location: Clinic, Now: e.Clock.Now, Logger: slog.Default()})
 }
 
 func f(v float64) *float64 { return &v }
