@@ -65,7 +65,7 @@ type CatalogTest struct {
 	// readable, and orders placed before keep using it, but it cannot be
 	// ordered.
 	IsActive  bool       `bson:"is_active" json:"is_active"`
-	RetiredAt *time.Time `bson:"retired_at,omitempty" json:"retired_at"`
+	RetiredAt *time.Time `bson:"retired_at,omitempty" json:"retired_at,omitempty"`
 	CreatedAt time.Time  `bson:"created_at" json:"created_at"`
 	UpdatedAt time.Time  `bson:"updated_at" json:"updated_at"`
 	Version   int64      `bson:"_v" json:"-"`
@@ -135,8 +135,8 @@ type Order struct {
 	Items       []Item `bson:"items" json:"items"`
 	// InvoicedAt is when the invoice request went into the outbox (the
 	// first time the order reached SAMPLE_COLLECTED).
-	InvoicedAt   *time.Time `bson:"invoiced_at,omitempty" json:"invoiced_at"`
-	ReleasedAt   *time.Time `bson:"released_at,omitempty" json:"released_at"`
+	InvoicedAt   *time.Time `bson:"invoiced_at,omitempty" json:"invoiced_at,omitempty"`
+	ReleasedAt   *time.Time `bson:"released_at,omitempty" json:"released_at,omitempty"`
 	ReleasedByID *int64     `bson:"released_by_id,omitempty" json:"released_by_id"`
 	CancelReason string     `bson:"cancel_reason,omitempty" json:"cancel_reason,omitempty"`
 	UpdatedAt    time.Time  `bson:"updated_at" json:"updated_at"`
