@@ -65,6 +65,7 @@ func run() error {
 		API:        httpapi.Routes(svc),
 		Info:       apiInfo,
 		Checks:     map[string]health.Check{"mongodb": mongodb.Ping(st.Client())},
+		StoreDown:  mongodb.Unreachable,
 		Background: []func(context.Context){dispatcher.Run, purge},
 	})
 }

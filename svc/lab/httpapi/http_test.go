@@ -2,11 +2,17 @@ package httpapi_test
 
 import (
 	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"testing"
+	"time"
 
 	"hospital/lib/api"
+	"hospital/lib/mongodb"
+	"hospital/lib/testkit"
 	"hospital/svc/lab/httpapi"
 	"hospital/svc/lab/laboratory"
+	"hospital/svc/lab/laboratory/labtest"
 )
 
 // Bad input is a 400 problem (a path naming nothing a 404) and changes
@@ -113,5 +119,41 @@ func TestOpenAPIDocument(t *testing.T) {
 	}
 	if doc.Paths.Find("/api/v1/lab/orders/{order_id}/items/{item_id}/results/") == nil {
 		t.Fatal("the results path is not in the document")
+	}
+}
+
+// With the database down, requests answer 503 with Retry-After at once,
+// as main wires the service (StoreDown: mongodb.Unreachable).
+func TestADatabaseOutageIsA503(t *testing.T) {
+	f := testkit.StartFerretDB(t, testkit.FerretPostgreSQL)
+	e := labtest.NewEnvOn(t, f)
+	h, err := api.Handler(httpapi.Routes(e.Svc), api.Options{Verifier: e.Verifier(), StoreDown: mongodb.Unreachable})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(h)
+	t.Cleanup(srv.Close)
+	r := &rig{e: e, srv: srv, tokens: map[string]string{"tech": e.Token(t, e.Tech, ""), "doctor": e.Token(t, e.Doctor, "")}}
+	f.Kill()
+	for _, c := range []struct{ caller, method, path string }{
+		{"tech", "GET", "/api/v1/lab/orders/pending/"},
+		{"doctor", "GET", "/api/v1/admin/lab-tests/catalog/"},
+		{"doctor", "GET", "/api/v1/lab/orders/0123456789abcdef01234567/results/"},
+	} {
+		start := time.Now()
+		got, out := r.do(t, c.caller, c.method, c.path, nil)
+		if got != 503 || time.Since(start) > 10*time.Second {
+			t.Fatalf("%s %s with the database down: %d after %s: %v", c.method, c.path, got, time.Since(start), out)
+		}
+	}
+	req, _ := http.NewRequest("GET", srv.URL+"/api/v1/lab/orders/pending/", nil)
+	req.Header.Set("Authorization", "Bearer "+r.tokens["tech"])
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.Header.Get("Retry-After") == "" {
+		t.Fatal("a 503 without Retry-After")
 	}
 }

@@ -15,7 +15,6 @@ import (
 	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/mongo"
 
-	"hospital/lib/apperr"
 	"hospital/lib/idempotency/mongokeys"
 	"hospital/lib/mongodb"
 	"hospital/lib/mongodb/versioned"
@@ -123,12 +122,10 @@ func (s *Store) PurgeKeys(ctx context.Context, olderThan time.Duration) (int64, 
 	return n, wrap(err)
 }
 
-// errUnavailable answers a request the database could not serve.
-var errUnavailable = apperr.Unavailable("The lab database cannot be reached; retry shortly.", 5*time.Second)
-
-// wrap maps the versioned store's errors to the domain's, and an
-// unreachable database to a 503; anything else (the domain's own errors
-// from a change function among them) passes as it is.
+// wrap maps the versioned store's errors to the domain's; anything else
+// (the domain's own errors from a change function among them, an
+// unreachable database, which the service answers 503 by mongodb.Unreachable)
+// passes as it is.
 func wrap(err error) error {
 	switch {
 	case err == nil:
@@ -139,8 +136,6 @@ func wrap(err error) error {
 		return laboratory.ErrExists
 	case errors.Is(err, versioned.ErrConflict):
 		return laboratory.ErrConflict
-	case mongodb.Unreachable(err):
-		return fmt.Errorf("%w: %w", errUnavailable, err)
 	}
 	return err
 }

@@ -42,12 +42,18 @@ type Env struct {
 	uri, db string
 }
 
-// NewEnv starts a lab domain over a fresh FerretDB database, its clock at
-// noon in the clinic on 7 December 2026, with the catalog of Seed.
+// NewEnv starts a lab domain over a fresh database of the shared FerretDB,
+// its clock at noon in the clinic on 7 December 2026, with the catalog of
+// Seed.
 func NewEnv(t testing.TB) *Env {
 	t.Helper()
+	return NewEnvOn(t, testkit.SharedFerretDB(t))
+}
+
+// NewEnvOn is NewEnv over a FerretDB of the test's own (one it may stop).
+func NewEnvOn(t testing.TB, f *testkit.FerretDB) *Env {
+	t.Helper()
 	u := SharedUsers(t)
-	f := testkit.SharedFerretDB(t)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	client, err := mongodb.Connect(ctx, f.URI, "lab-test")
