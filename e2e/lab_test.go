@@ -18,8 +18,9 @@ import (
 const (
 	labSecret        = "e2e-lab-secret"
 	labAdminSecret   = "e2e-admin-secret"
+	labEHRSecret     = "e2e-ehr-secret"
 	labClientsSecret = "SERVICE_CLIENTS=notification=" + notificationSecret + ",billing=" + billingSecret +
-		",lab=" + labSecret + ",admin=" + labAdminSecret
+		",lab=" + labSecret + ",admin=" + labAdminSecret + ",ehr=" + labEHRSecret
 )
 
 type labRig struct {
@@ -29,6 +30,7 @@ type labRig struct {
 	billingDB *sql.DB
 	lab       *testkit.Service
 	labEnv    []string
+	ehr       *testkit.Service
 	admin     string
 }
 
@@ -53,6 +55,15 @@ func startLabRig(t testing.TB, labEnv ...string) *labRig {
 	p.waitStatus(t, http.MethodGet, "/api/v1/lab/orders/pending/", http.StatusUnauthorized)
 	r.admin, _ = p.login(t, adminUser, adminPass)
 	return r
+}
+
+// startEHR deploys the EHR service and waits until the gateway routes to it.
+func (r *labRig) startEHR(t testing.TB) {
+	t.Helper()
+	f := testkit.SharedFerretDB(t)
+	r.ehr = testkit.StartService(t, r.consul, "ehr", testkit.Build(t, "hospital/svc/ehr"), "MONGO_URI="+f.URI,
+		"MONGO_DB="+f.NewDatabase(t), "SERVICE_SECRET="+labEHRSecret, "OUTBOX_POLL_INTERVAL=100ms", "OUTBOX_BACKOFF_MAX=1s")
+	r.waitStatus(t, http.MethodGet, "/api/v1/ehr/patients/1/", http.StatusUnauthorized)
 }
 
 // staff creates a staff account with role and returns its id and token.
@@ -165,12 +176,14 @@ func itemsOf(r result) []map[string]any {
 	return out
 }
 
-// Through the gateway, with the real user, notification, billing and lab
-// services: a doctor orders a CBC, the lab collects the sample (billing
+// Through the gateway, with the real user, notification, billing, lab and
+// EHR services: a doctor orders a CBC, the lab collects the sample (billing
 // invoices the order, once), enters a high hemoglobin (flagged HIGH by the
 // service, whatever the technician's is_abnormal says), the doctor is
 // emailed, the patient sees nothing until a doctor releases, then sees the
-// results and is emailed.
+// results and is emailed. EHR is deployed only after the release: the
+// reference waited in the lab's outbox, lands once, and the patient's
+// record shows it.
 func TestLabEndToEnd(t *testing.T) {
 	r := startLabRig(t)
 	docID, docTok := r.staff(t, "drlab", "DOCTOR", "Tran Thi", "Bich")
@@ -271,6 +284,37 @@ func TestLabEndToEnd(t *testing.T) {
 	r.notif.mail.WaitFor(t, "to:lab-nam@patients.test", 2, 60*time.Second)
 	if logs := r.notificationLogs(t, r.admin, fmt.Sprintf("recipient_id=%d", patID)); len(logs) != 2 {
 		t.Fatalf("the patient's notifications: %+v", logs)
+	}
+
+	// EHR comes up: the reference that waited for it lands, once.
+	r.startEHR(t)
+	var refs []any
+	err := testkit.Until(context.Background(), 60*time.Second, r.ehr.Proc, func(ctx context.Context) error {
+		rec := r.do(t, http.MethodGet, fmt.Sprintf("/api/v1/ehr/patients/%d/", patID), patTok, nil, nil)
+		if rec.status != http.StatusOK {
+			return fmt.Errorf("record: %d %s", rec.status, rec.raw)
+		}
+		refs, _ = rec.body["lab_result_references"].([]any)
+		if len(refs) == 0 {
+			return fmt.Errorf("no lab reference yet: %s", rec.raw)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ref := refs[0].(map[string]any)
+	if len(refs) != 1 || ref["lab_order_item_id"] != item || ref["test_name"] != "Complete Blood Count" || ref["summary_status"] != "Abnormal" ||
+		ref["result_summary_url"] != "/api/v1/lab/orders/"+id+"/results/" {
+		t.Fatalf("EHR's lab references: %v", refs)
+	}
+	// Delivered again (an answer lost on the way back): still one.
+	again := direct(t, r.ehr, http.MethodPost, fmt.Sprintf("/api/v1/ehr/internal/patients/%d/add-lab-result-reference/", patID),
+		r.serviceTokenOf(t, "lab", labSecret), map[string]any{"lab_order_item_id": item, "patient_id": patID, "test_name": "Complete Blood Count",
+			"result_date": ref["result_date"], "summary_status": "Abnormal", "lab_order_id": id}, map[string]string{"Idempotency-Key": "lab-ehr-reference:" + item})
+	rec := r.do(t, http.MethodGet, fmt.Sprintf("/api/v1/ehr/patients/%d/", patID), patTok, nil, nil)
+	if again.status/100 != 2 || len(rec.body["lab_result_references"].([]any)) != 1 {
+		t.Fatalf("redelivered reference: %d, record %s", again.status, rec.raw)
 	}
 
 	// The admin dashboard's figures: nothing pending, nothing awaiting review.

@@ -156,6 +156,19 @@ func TestOrdersAreCheckedBeforeTheyArePlaced(t *testing.T) {
 		o.EHREncounterID == nil || *o.EHREncounterID != "enc-42" {
 		t.Fatalf("an urgent item makes the order urgent: %+v %v", o, err)
 	}
+	status(t, e, e.Tech, o.ID, laboratory.StatusSampleCollected)
+	o = result(t, e, o, "GLU", map[string]float64{"glucose": 5})
+	o = result(t, e, o, "CBC", map[string]float64{"hemoglobin": 15})
+	status(t, e, e.Doctor, o.ID, laboratory.StatusCompleted)
+	refs := e.Messages(t, "lab-ehr-reference:")
+	if len(refs) != 2 {
+		t.Fatalf("references: %d", len(refs))
+	}
+	for _, r := range refs {
+		if r.Body["ehr_encounter_id"] != "enc-42" || r.Body["lab_order_id"] != o.ID {
+			t.Fatalf("the order's encounter goes with each reference: %v", r.Body)
+		}
+	}
 }
 
 // The work list: REQUESTED and SAMPLE_COLLECTED orders only, URGENT first,
