@@ -192,7 +192,13 @@ func TestPendingIsUrgentFirstThenOldest(t *testing.T) {
 	if err != nil || n != 3 || got[0].ID != u.ID || got[1].ID != old.ID || got[2].ID != collected.ID {
 		t.Fatalf("pending: %d %v %v", n, ids(got), err)
 	}
-	if page, _, _ := e.Svc.Pending(e.As(e.Tech), 2, 2); len(page) != 1 || page[0].ID != collected.ID {
+	for _, c := range []struct{ limit, offset, n, count int }{{2, 0, 2, 3}, {2, 2, 1, 3}, {2, 4, 0, 3}, {3, 0, 3, 3}, {5, 0, 3, 3}} {
+		page, count, err := e.Svc.Pending(e.As(e.Tech), c.limit, c.offset)
+		if err != nil || len(page) != c.n || count != c.count {
+			t.Fatalf("page of %d from %d: %d orders of %d, want %d of %d (%v)", c.limit, c.offset, len(page), count, c.n, c.count, err)
+		}
+	}
+	if page, _, _ := e.Svc.Pending(e.As(e.Tech), 2, 2); page[0].ID != collected.ID {
 		t.Fatalf("second page: %v", ids(page))
 	}
 	d, err := e.Svc.Dashboard(labtest.AsService("admin"))

@@ -140,15 +140,10 @@ func wrap(err error) error {
 	return err
 }
 
-// page reads one page of coll matching filter, sorted, and the total.
+// page reads one page of coll matching filter, sorted, and the total. A
+// page that is not full ends the list, so its total needs no count (most
+// patients' lists fit on one page).
 func page[T any](ctx context.Context, coll *mongo.Collection, filter, sort bson.D, limit, offset int) ([]T, int, error) {
-	n, err := coll.CountDocuments(ctx, filter)
-	if err != nil {
-		return nil, 0, wrap(fmt.Errorf("count %s: %w", coll.Name(), err))
-	}
-	if int(n) <= offset {
-		return []T{}, int(n), nil
-	}
 	cur, err := coll.Find(ctx, filter, findOpts(sort, limit, offset))
 	if err != nil {
 		return nil, 0, wrap(fmt.Errorf("list %s: %w", coll.Name(), err))
@@ -156,6 +151,13 @@ func page[T any](ctx context.Context, coll *mongo.Collection, filter, sort bson.
 	out := []T{}
 	if err := cur.All(ctx, &out); err != nil {
 		return nil, 0, wrap(fmt.Errorf("read %s: %w", coll.Name(), err))
+	}
+	if len(out) < limit && (offset == 0 || len(out) > 0) {
+		return out, offset + len(out), nil
+	}
+	n, err := coll.CountDocuments(ctx, filter)
+	if err != nil {
+		return nil, 0, wrap(fmt.Errorf("count %s: %w", coll.Name(), err))
 	}
 	return out, int(n), nil
 }
