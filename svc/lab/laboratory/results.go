@@ -38,30 +38,14 @@ func (s *Service) EnterResult(ctx context.Context, orderID, itemID string, in Re
 	if !IsObjectID(orderID) {
 		return Order{}, errNotFound
 	}
-	o, err := s.store.Order(ctx, orderID)
-	if err != nil {
-		return Order{}, loadErr(err, "lab order", orderID)
-	}
-	item := itemOf(&o, itemID)
-	if item == nil {
-		return Order{}, errNotFound
-	}
-	test, err := s.store.Test(ctx, item.TestCatalogID)
-	if err != nil {
-		return Order{}, loadErr(err, "lab test", item.TestCatalogID)
-	}
-	sex, dob := s.demographics(ctx, o)
-	now := s.now()
-	subject := subjectOf(Order{PatientSex: sex, PatientDateOfBirth: dob}, s.clinicDay(now))
-	values, abnormal, critical, notes, err := assess(test.TestCode, test.NormalRangesTemplate, in.ResultValues, subject)
-	if err != nil {
-		return Order{}, err
-	}
-	result := Result{TechnicianID: c.UserID, ResultDate: now, ResultValues: values,
-		Interpretation: strings.TrimSpace(in.Interpretation), ResultFileURL: fileURL,
-		IsAbnormal: abnormal, IsCritical: critical, Notes: notes}
-
-	o, err = s.store.UpdateOrder(ctx, orderID, func(o *Order, ch *Change) error {
+	// The result is judged once, inside the change (a change that loses a
+	// race runs again on the newer version, and reuses it): reading the
+	// order first would cost another lookup of the order on every entry.
+	var (
+		judged   *Result
+		sex, dob string
+	)
+	o, err := s.store.UpdateOrder(ctx, orderID, func(o *Order, ch *Change) error {
 		it := itemOf(o, itemID)
 		if it == nil {
 			return errNotFound
@@ -69,14 +53,18 @@ func (s *Service) EnterResult(ctx context.Context, orderID, itemID string, in Re
 		if closed(o.Status) {
 			return errClosed
 		}
-		switch it.ItemStatus {
-		case StatusSampleCollected, StatusProcessing:
-		case StatusResultsPendingReview:
-			if sameResult(it.Result, &result) {
-				return errUnchanged
-			}
-		default:
+		if it.ItemStatus != StatusSampleCollected && it.ItemStatus != StatusProcessing && it.ItemStatus != StatusResultsPendingReview {
 			return illegal("lab order item", it.ItemStatus, StatusResultsPendingReview)
+		}
+		if judged == nil {
+			r, rs, rd, err := s.judgeResult(ctx, c.UserID, *o, *it, in, fileURL)
+			if err != nil {
+				return err
+			}
+			judged, sex, dob = &r, rs, rd
+		}
+		if it.ItemStatus == StatusResultsPendingReview && sameResult(it.Result, judged) {
+			return errUnchanged
 		}
 		correction := it.Result != nil
 		if o.PatientSex == "" {
@@ -85,9 +73,9 @@ func (s *Service) EnterResult(ctx context.Context, orderID, itemID string, in Re
 		if o.PatientDateOfBirth == "" {
 			o.PatientDateOfBirth = dob
 		}
-		r := result
+		r := *judged
 		it.Result, it.ItemStatus = &r, StatusResultsPendingReview
-		settle(o, ch, now)
+		settle(o, ch, s.now())
 		if r.IsCritical {
 			ch.Send(criticalValue(*o, *it))
 		}
@@ -95,6 +83,27 @@ func (s *Service) EnterResult(ctx context.Context, orderID, itemID string, in Re
 		return nil
 	})
 	return s.changed(ctx, orderID, o, err, Order{})
+}
+
+// judgeResult computes an item's result from the values entered: each is
+// judged against the catalog test's template for the patient's sex and age
+// on the clinic's date of the result. It also answers the sex and date of
+// birth it used, for the order to keep.
+func (s *Service) judgeResult(ctx context.Context, technicianID int64, o Order, it Item, in ResultRequest, fileURL *string) (Result, string, string, error) {
+	test, err := s.store.Test(ctx, it.TestCatalogID)
+	if err != nil {
+		return Result{}, "", "", loadErr(err, "lab test", it.TestCatalogID)
+	}
+	sex, dob := s.demographics(ctx, o)
+	now := s.now()
+	values, abnormal, critical, notes, err := assess(test.TestCode, test.NormalRangesTemplate, in.ResultValues,
+		subjectOf(Order{PatientSex: sex, PatientDateOfBirth: dob}, s.clinicDay(now)))
+	if err != nil {
+		return Result{}, "", "", err
+	}
+	return Result{TechnicianID: technicianID, ResultDate: now, ResultValues: values,
+		Interpretation: strings.TrimSpace(in.Interpretation), ResultFileURL: fileURL,
+		IsAbnormal: abnormal, IsCritical: critical, Notes: notes}, sex, dob, nil
 }
 
 // demographics are the patient's sex and date of birth for the ranges: as
