@@ -29,8 +29,8 @@ func (s *Store) UpdateOrder(ctx context.Context, id string, fn func(o *laborator
 }
 
 // PatientOrders filters by equality only (patient and status), which
-// FerretDB serves from PostgreSQL; a patient's orders are few, so the
-// sort costs little.
+// FerretDB has PostgreSQL apply, so only the patient's orders are decoded
+// and sorted (few). MongoDB serves it from ix_patient_status.
 func (s *Store) PatientOrders(ctx context.Context, patientID int64, status string, limit, offset int) ([]laboratory.Order, int, error) {
 	filter := bson.D{{Key: "patient_id", Value: patientID}, {Key: "status", Value: status}}
 	sort := bson.D{{Key: "released_at", Value: -1}, {Key: "order_date", Value: -1}, {Key: "_id", Value: 1}}
@@ -38,7 +38,8 @@ func (s *Store) PatientOrders(ctx context.Context, patientID int64, status strin
 }
 
 // Pending reads the queue by its equality mark (in_queue) rather than a
-// $in on status, which FerretDB would apply to every order in memory.
+// $in on status, which FerretDB would apply in memory to every order it
+// decoded; an equality it has PostgreSQL apply.
 func (s *Store) Pending(ctx context.Context, limit, offset int) ([]laboratory.Order, int, error) {
 	filter := bson.D{{Key: "in_queue", Value: true}}
 	sort := bson.D{{Key: "priority_rank", Value: -1}, {Key: "order_date", Value: 1}, {Key: "_id", Value: 1}}
