@@ -46,10 +46,12 @@ type note struct {
 }
 
 type noteOut struct {
-	ID   int64   `json:"id"`
-	Text string  `json:"text"`
-	Tag  *string `json:"tag"`
-	Meta string  `json:"meta,omitempty"`
+	ID       int64      `json:"id"`
+	Text     string     `json:"text"`
+	Tag      *string    `json:"tag"`
+	Meta     string     `json:"meta,omitempty"`
+	Created  time.Time  `json:"created"`
+	Reminded *time.Time `json:"reminded"`
 }
 
 func routes() []api.Route {
@@ -186,7 +188,8 @@ func TestDocumentDescribesTheHandler(t *testing.T) {
 		t.Fatalf("invalid document: %v", err)
 	}
 	raw, _ := json.Marshal(doc)
-	for _, want := range []string{`"x-access":"DOCTOR; service appointment"`, `"maxLength":20`, `"enum":["LOW","HIGH"]`, `"additionalProperties":false`} {
+	for _, want := range []string{`"x-access":"DOCTOR; service appointment"`, `"maxLength":20`, `"enum":["LOW","HIGH"]`, `"additionalProperties":false`,
+		`"created":{"format":"date-time","type":"string"}`, `"reminded":{"format":"date-time","nullable":true,"type":"string"}`} {
 		if !strings.Contains(string(raw), want) {
 			t.Errorf("document lacks %s", want)
 		}

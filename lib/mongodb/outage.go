@@ -5,6 +5,8 @@ import (
 	"errors"
 	"strings"
 
+	"go.mongodb.org/mongo-driver/v2/x/mongo/driver"
+
 	"go.mongodb.org/mongo-driver/v2/mongo"
 	"go.mongodb.org/mongo-driver/v2/x/mongo/driver/topology"
 )
@@ -24,6 +26,12 @@ func Unreachable(err error) bool {
 		return true
 	}
 	if mongo.IsNetworkError(err) || errors.Is(err, mongo.ErrClientDisconnected) {
+		return true
+	}
+	// The driver cleared its pool after another operation lost its
+	// connection: the store went away under requests in flight.
+	var cleared driver.RetryablePoolError
+	if errors.As(err, &cleared) && cleared.Retryable() {
 		return true
 	}
 	return backendDown(err)

@@ -14,6 +14,7 @@ import (
 	"hospital/lib/appointmentapi"
 	"hospital/lib/config"
 	"hospital/lib/health"
+	"hospital/lib/mongodb"
 	"hospital/lib/outbox"
 	"hospital/lib/service"
 	"hospital/lib/userapi"
@@ -61,6 +62,7 @@ func run() error {
 		API:        httpapi.Routes(svc),
 		Info:       api.Info{Title: "EHR service", Description: "Medical records, encounters, diagnoses, vital signs and references, with care-based access and an audit of every read and change (spec section 2)."},
 		Checks:     map[string]health.Check{"mongodb": st.Ping},
+		StoreDown:  mongodb.Unreachable,
 		Background: []func(context.Context){dispatcher.Run},
 	})
 }

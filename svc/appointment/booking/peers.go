@@ -3,17 +3,12 @@ package booking
 import (
 	"context"
 	"strconv"
-	"time"
-
-	"github.com/hashicorp/golang-lru/v2/expirable"
-	"golang.org/x/sync/singleflight"
 
 	"hospital/lib/audit"
 	"hospital/lib/billingapi"
 	"hospital/lib/ehrapi"
 	"hospital/lib/notificationapi"
 	"hospital/lib/outbox"
-	"hospital/lib/userapi"
 )
 
 // Everything this service asks of, or tells, other services.
@@ -24,41 +19,6 @@ const ServiceName = "appointment"
 
 // ---------------------------------------------------------------------------
 // User lookups
-
-// userCache answers repeated lookups of one user from memory for at most
-// ttl: doctors (and the patients staff book for) change rarely, and a
-// booking must not cost a call to the user service each time. A
-// deactivation therefore reaches bookings at most ttl late (Config bounds
-// it). Failures and unknown ids are not cached; concurrent misses of one id
-// make one call.
-type userCache struct {
-	next  Directory
-	lru   *expirable.LRU[int64, userapi.User]
-	group singleflight.Group
-}
-
-func newUserCache(next Directory, size int, ttl time.Duration) *userCache {
-	return &userCache{next: next, lru: expirable.NewLRU[int64, userapi.User](size, nil, ttl)}
-}
-
-func (c *userCache) User(ctx context.Context, id int64) (userapi.User, error) {
-	if u, ok := c.lru.Get(id); ok {
-		return u, nil
-	}
-	v, err, _ := c.group.Do(strconv.FormatInt(id, 10), func() (any, error) {
-		// The callers that wait on this lookup must not fail because the
-		// first of them gave up.
-		lctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
-		defer cancel()
-		u, err := c.next.User(lctx, id)
-		if err == nil {
-			c.lru.Add(id, u)
-		}
-		return u, err
-	})
-	u, _ := v.(userapi.User)
-	return u, err
-}
 
 // ---------------------------------------------------------------------------
 // Messages (delivered through the outbox)

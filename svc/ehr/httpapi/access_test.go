@@ -16,6 +16,7 @@ import (
 	"hospital/lib/api"
 	"hospital/lib/audit"
 	"hospital/lib/ehrapi"
+	"hospital/lib/mongodb"
 	"hospital/lib/testkit"
 	"hospital/svc/ehr/httpapi"
 	"hospital/svc/ehr/records"
@@ -310,4 +311,39 @@ func TestHTTPBehaviour(t *testing.T) {
 	}
 	r.must(t, "garbage If-Match", r.do(t, "doctor1", "PUT", enc, map[string]any{"chief_complaint": "Migraine"}, map[string]string{"If-Match": "abc"}), 400)
 	r.must(t, "empty PUT", r.do(t, "doctor1", "PUT", enc, map[string]any{}, nil), 400)
+}
+
+// A store that cannot be reached is a 503 with Retry-After, fast, never a
+// 500 or a wait.
+func TestStoreOutageIs503(t *testing.T) {
+	f := testkit.StartFerretDB(t, testkit.FerretPostgreSQL)
+	e := rt.NewOn(t, f)
+	h, err := api.Handler(httpapi.Routes(e.Svc), api.Options{Verifier: e.Verifier(), StoreDown: mongodb.Unreachable})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := &rig{Env: e, srv: httptest.NewServer(h), tokens: map[string]string{
+		"patient1": e.Token(e.Patient1, ""), "svc:appointment": e.Token(0, "appointment")}, glass: map[string]bool{}}
+	t.Cleanup(r.srv.Close)
+	link := fmt.Sprintf("/api/v1/ehr/internal/patients/%d/link-appointment/", e.Patient1)
+	body := map[string]any{"appointment_id": 1, "doctor_id": e.Doctor1, "patient_id": e.Patient1, "appointment_time": "2026-03-02T02:00:00Z"}
+	r.must(t, "link", r.do(t, "svc:appointment", "POST", link, body, nil), 201)
+	f.Kill()
+	start := time.Now()
+	for _, c := range []struct{ caller, method, path string }{
+		{"patient1", "GET", fmt.Sprintf("/api/v1/ehr/patients/%d/", e.Patient1)},
+		{"svc:appointment", "POST", link},
+	} {
+		var b any
+		if c.method == "POST" {
+			b = body
+		}
+		got := r.do(t, c.caller, c.method, c.path, b, map[string]string{"Idempotency-Key": "outage-1"})
+		if got.status != 503 || got.header.Get("Retry-After") == "" {
+			t.Errorf("%s %s with the store down: %d %v %s", c.method, c.path, got.status, got.header, got.raw)
+		}
+	}
+	if d := time.Since(start); d > 10*time.Second {
+		t.Fatalf("the outage answers took %s", d)
+	}
 }

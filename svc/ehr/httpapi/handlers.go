@@ -4,13 +4,11 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
-	"time"
 
 	"hospital/lib/apperr"
 	"hospital/lib/ehrapi"
 	"hospital/lib/httpx"
 	"hospital/lib/idempotency"
-	"hospital/lib/mongodb"
 	"hospital/svc/ehr/records"
 )
 
@@ -20,8 +18,6 @@ type handlers struct{ svc *records.Service }
 // maxID bounds the string ids in paths (UUIDs, the other services' ids).
 const maxID = 64
 
-var errStoreDown = apperr.Unavailable("The medical record store cannot be reached; retry shortly.", 5*time.Second)
-
 // wrap gives every handler the break-the-glass reason in its context and
 // answers an unreachable store with 503.
 func wrap(h httpx.HandlerFunc) httpx.HandlerFunc {
@@ -29,11 +25,7 @@ func wrap(h httpx.HandlerFunc) httpx.HandlerFunc {
 		if reason := r.Header.Get(records.BreakGlassHeader); reason != "" {
 			r = r.WithContext(records.WithBreakGlass(r.Context(), reason))
 		}
-		err := h(w, r)
-		if err != nil && mongodb.Unreachable(err) {
-			return errStoreDown
-		}
-		return err
+		return h(w, r)
 	}
 }
 

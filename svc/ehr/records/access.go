@@ -3,12 +3,14 @@ package records
 import (
 	"context"
 	"fmt"
+	"net/http"
 
 	"github.com/google/uuid"
 
 	"hospital/lib/appointmentapi"
 	"hospital/lib/auth"
 	"hospital/lib/logging"
+	"hospital/lib/svcclient"
 )
 
 // Who may read and change which record, beyond the route table's roles:
@@ -106,7 +108,7 @@ func (s *Service) access(ctx context.Context, patientID int64, action string) (g
 // patient: from this store first (they wrote in the record), then from the
 // appointment service. Answers are reused for Options.CareTTL.
 func (s *Service) caresFor(ctx context.Context, patientID int64, c auth.Identity) (bool, error) {
-	return s.care.get(ctx, careKey{patientID, c.UserID}, func(ctx context.Context) (bool, error) {
+	return s.care.Get(ctx, careKey{patientID, c.UserID}, func(ctx context.Context) (bool, error) {
 		wrote, err := s.store.WroteFor(ctx, patientID, c.UserID)
 		if err != nil {
 			return false, fmt.Errorf("care relationship: %w", err)
@@ -121,6 +123,10 @@ func (s *Service) caresFor(ctx context.Context, patientID int64, c auth.Identity
 			q.Date = s.now().In(s.opts.Location).Format("2006-01-02")
 		}
 		ans, err := s.appts.Care(ctx, q)
+		if svcclient.HasStatus(err, http.StatusBadRequest, http.StatusNotFound) {
+			// Its definite answer for an id it cannot have: no appointment.
+			return false, nil
+		}
 		if err != nil {
 			s.opts.Logger.WarnContext(ctx, "care relationship unknown: appointment service not answering", "err", err.Error())
 			return false, errCareUnknown
@@ -133,6 +139,6 @@ func (s *Service) caresFor(ctx context.Context, patientID int64, c auth.Identity
 // care relationship from now on.
 func (s *Service) wroteIn(patientID int64, c auth.Identity) {
 	if c.Role == auth.RoleDoctor || c.Role == auth.RoleNurse {
-		s.care.forget(careKey{patientID, c.UserID})
+		s.care.Forget(careKey{patientID, c.UserID})
 	}
 }

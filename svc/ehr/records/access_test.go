@@ -1,6 +1,7 @@
 package records_test
 
 import (
+	"math"
 	"net/http"
 	"testing"
 
@@ -116,6 +117,9 @@ func TestCareRelationshipsAndBreakingTheGlass(t *testing.T) {
 	if n := e.Count(store.BreakGlassCollection, nil); n != 1 {
 		t.Fatalf("%d break-glass accesses", n)
 	}
+	// An id the appointment service refuses is no appointment (not a 503).
+	_, err = e.Svc.MedicalRecord(e.As(e.Doctor2), math.MaxInt64)
+	e.Expect("a patient id out of the appointment service's range", err, http.StatusForbidden)
 	// Patients cannot break the glass.
 	_, err = e.Svc.MedicalRecord(rt.BreakingGlass(e.As(e.Patient2)), e.Patient1)
 	e.Expect("patient breaking the glass", err, http.StatusForbidden)

@@ -238,7 +238,7 @@ func (s *Service) LinkAppointment(ctx context.Context, patientID int64, key stri
 		if err != nil {
 			return Encounter{}, 0, fmt.Errorf("link appointment %d: %w", in.AppointmentID, err)
 		}
-		s.care.forget(careKey{patientID, in.DoctorID})
+		s.care.Forget(careKey{patientID, in.DoctorID})
 		s.opts.Kick()
 		return withLists(e), http.StatusCreated, nil
 	})

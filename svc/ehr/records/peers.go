@@ -23,35 +23,6 @@ const ServiceName = "ehr"
 // Users (lib/userapi): names are denormalised from there, never taken from
 // a request.
 
-type userEntry struct {
-	u     userapi.User
-	found bool
-}
-
-// cachedUsers reuses the user service's answers for Options.UserTTL,
-// unknown ids included (an id that does not exist will not soon).
-type cachedUsers struct {
-	next Directory
-	c    *cache[int64, userEntry]
-}
-
-func (d *cachedUsers) User(ctx context.Context, id int64) (userapi.User, error) {
-	e, err := d.c.get(ctx, id, func(ctx context.Context) (userEntry, error) {
-		u, err := d.next.User(ctx, id)
-		if errors.Is(err, userapi.ErrNotFound) {
-			return userEntry{}, nil
-		}
-		return userEntry{u: u, found: true}, err
-	})
-	if err != nil {
-		return userapi.User{}, err
-	}
-	if !e.found {
-		return userapi.User{}, userapi.ErrNotFound
-	}
-	return e.u, nil
-}
-
 // userWithRole returns the user id, who must have role (and be active,
 // when active is set); otherwise a 400 on field.
 func (s *Service) userWithRole(ctx context.Context, field string, id int64, role string, active bool) (userapi.User, error) {

@@ -19,7 +19,9 @@ import (
 	"github.com/google/uuid"
 
 	"hospital/lib/auth"
+	"hospital/lib/cache"
 	"hospital/lib/outbox"
+	"hospital/lib/userapi"
 )
 
 // Options are the service's settings and collaborators besides the store.
@@ -45,7 +47,7 @@ type Service struct {
 	keys  Keys
 	users Directory
 	appts Appointments
-	care  *cache[careKey, bool]
+	care  *cache.TTL[careKey, bool]
 	opts  Options
 }
 
@@ -69,8 +71,8 @@ func New(store Store, keys Keys, users Directory, appts Appointments, opts Optio
 	}
 	return &Service{
 		store: store, keys: keys, appts: appts,
-		users: &cachedUsers{next: users, c: newCache[int64, userEntry](4096, opts.UserTTL)},
-		care:  newCache[careKey, bool](16384, opts.CareTTL),
+		users: userapi.Cached(users, 4096, opts.UserTTL),
+		care:  cache.New[careKey, bool](16384, opts.CareTTL),
 		opts:  opts,
 	}
 }

@@ -13,6 +13,7 @@ import (
 
 	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/mongo"
+	"go.mongodb.org/mongo-driver/v2/mongo/options"
 
 	"hospital/lib/idempotency/mongokeys"
 	"hospital/lib/mongodb"
@@ -229,9 +230,14 @@ func insertErr(err error, what string) error {
 	return fmt.Errorf("%s: %w", what, err)
 }
 
+// withoutOutbox leaves out the messages a change document carries (the
+// audit event of an insert-only entry): nothing reads them back but the
+// outbox housekeeping.
+var withoutOutbox = options.Find().SetProjection(bson.D{{Key: mongoqueue.FieldMessages, Value: 0}, {Key: mongoqueue.FieldAt, Value: 0}})
+
 // findAll decodes every document of coll matching filter.
 func findAll[T any](ctx context.Context, coll *mongo.Collection, filter bson.D) ([]T, error) {
-	cur, err := coll.Find(ctx, filter)
+	cur, err := coll.Find(ctx, filter, withoutOutbox)
 	if err != nil {
 		return nil, fmt.Errorf("find in %s: %w", coll.Name(), err)
 	}

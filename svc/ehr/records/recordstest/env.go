@@ -41,12 +41,18 @@ type Env struct {
 	Client *svcclient.Client
 }
 
-// New starts an Env; opts, when given, change the domain's options (which
-// start with no caching, so each test sees the other services' state).
+// New starts an Env on the shared FerretDB; opts, when given, change the
+// domain's options (which start with no caching, so each test sees the
+// other services' state).
 func New(t testing.TB, opts ...func(*records.Options)) *Env {
 	t.Helper()
+	return NewOn(t, testkit.SharedFerretDB(t), opts...)
+}
+
+// NewOn is New on the FerretDB server f (one a test may stop).
+func NewOn(t testing.TB, f *testkit.FerretDB, opts ...func(*records.Options)) *Env {
+	t.Helper()
 	w := SharedWorld(t)
-	f := testkit.SharedFerretDB(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	client, err := mongodb.Connect(ctx, f.URI, "ehr-test")

@@ -1,9 +1,9 @@
-// Package gateway is the platform's API gateway: the one entry point for
+// Package edge is the API gateway at the platform's edge: the one entry point for
 // clients. It routes by what services advertise in Consul, verifies JWTs,
 // refuses internal paths, rate limits the guessable endpoints, answers CORS,
 // and forwards through the shared inter-service client (discovery, retries of
 // idempotent requests, a circuit breaker per service).
-package gateway
+package edge
 
 import (
 	"fmt"

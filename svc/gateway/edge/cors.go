@@ -1,4 +1,4 @@
-package gateway
+package edge
 
 import (
 	"net/http"
@@ -18,8 +18,11 @@ func withCORS(origins []string, next http.Handler) http.Handler {
 			http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut,
 			http.MethodPatch, http.MethodDelete, http.MethodOptions,
 		},
-		AllowedHeaders: []string{"Authorization", "Content-Type", "Idempotency-Key", "X-Request-ID", "Accept"},
-		ExposedHeaders: []string{"X-Request-ID", "Retry-After", "Location"},
+		// If-Match and ETag: optimistic concurrency on EHR records;
+		// X-Break-Glass-Reason: emergency access to a chart (EHR).
+		AllowedHeaders: []string{"Authorization", "Content-Type", "Idempotency-Key", "X-Request-ID", "Accept",
+			"If-Match", "X-Break-Glass-Reason"},
+		ExposedHeaders: []string{"X-Request-ID", "Retry-After", "Location", "ETag"},
 		MaxAge:         600,
 	})
 	return c.Handler(next)
