@@ -55,7 +55,7 @@ func run() error {
 		Registerer: s.Registry, Logger: s.Log, Poll: cfg.OutboxPoll, BackoffMax: cfg.OutboxBackoffMax,
 	})
 	svc := laboratory.New(st, userapi.NewClient(s.Client), laboratory.Options{
-		Location: loc, MaxItems: cfg.MaxItemsPerOrder, Logger: s.Log,
+		Location: loc, MaxItems: cfg.MaxItemsPerOrder, UserTTL: cfg.UserCacheTTL, Logger: s.Log,
 	})
 	purge := service.Every(time.Hour, s.Log, "idempotency keys", func(ctx context.Context) error {
 		_, err := st.PurgeKeys(ctx, cfg.IdempotencyRetention)

@@ -19,6 +19,7 @@ import (
 
 	"hospital/lib/apperr"
 	"hospital/lib/auth"
+	"hospital/lib/userapi"
 )
 
 // Options are the service's settings and collaborators besides the store.
@@ -27,6 +28,8 @@ type Options struct {
 	Location *time.Location
 	// MaxItems bounds the tests of one order (30).
 	MaxItems int
+	// UserTTL is how long a user looked up is reused (0: always asked).
+	UserTTL time.Duration
 	// Now is the clock (time.Now when nil).
 	Now    func() time.Time
 	Logger *slog.Logger
@@ -53,7 +56,7 @@ func New(store Store, users Directory, opts Options) *Service {
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()
 	}
-	return &Service{store: store, users: users, opts: opts}
+	return &Service{store: store, users: userapi.Cached(users, 4096, opts.UserTTL), opts: opts}
 }
 
 func (s *Service) now() time.Time { return s.opts.Now().UTC().Truncate(time.Millisecond) }
