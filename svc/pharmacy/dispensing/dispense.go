@@ -64,7 +64,7 @@ func (s *Service) dispense(ctx context.Context, c auth.Identity, prescriptionID,
 	if err != nil {
 		return DispenseLog{}, storeErr(err, "read prescription "+prescriptionID)
 	}
-	lines, err := s.plan(ctx, p, in)
+	lines, err := s.plan(ctx, p, id, in)
 	if err != nil {
 		return DispenseLog{}, err
 	}
@@ -99,9 +99,9 @@ func (s *Service) dispense(ctx context.Context, c auth.Identity, prescriptionID,
 		}
 	}
 
-	pd := PendingDispense{DispenseLogID: id, PharmacistID: c.UserID, Items: lines, At: s.now().UTC()}
+	pd := PendingDispense{DispenseLogID: id, PharmacistID: c.UserID, Items: pendingLines(lines), At: s.now().UTC()}
 	if _, err := s.store.UpdatePrescription(wctx, prescriptionID, func(p *Prescription) ([]outbox.Message, error) {
-		if err := checkLines(*p, lines); err != nil {
+		if err := checkLines(*p, id, pd.Items); err != nil {
 			return nil, err
 		}
 		p.Pending = append(p.Pending, pd)
@@ -111,7 +111,7 @@ func (s *Service) dispense(ctx context.Context, c auth.Identity, prescriptionID,
 		return DispenseLog{}, storeErr(err, "reserve dispense "+id)
 	}
 
-	if err := s.take(wctx, c, prescriptionID, &pd); err != nil {
+	if err := s.take(wctx, c, prescriptionID, id, lines); err != nil {
 		// Nothing is committed: put back what was taken and let go of the
 		// reservation. If that fails too, the recovery does it later.
 		if rerr := s.rollback(wctx, actorOf(c), prescriptionID, pd); rerr != nil {
@@ -121,7 +121,7 @@ func (s *Service) dispense(ctx context.Context, c auth.Identity, prescriptionID,
 	}
 
 	d := DispenseLog{ID: id, PrescriptionID: prescriptionID, PatientID: p.PatientID, PharmacistID: c.UserID,
-		DateDispensed: s.now().UTC(), DispensedItems: pd.Items, PaymentStatus: PaymentPendingBilling, TotalPrice: ZeroMoney}
+		DateDispensed: s.now().UTC(), DispensedItems: lines, PaymentStatus: PaymentPendingBilling, TotalPrice: ZeroMoney}
 	for _, it := range d.DispensedItems {
 		d.TotalPrice = d.TotalPrice.Plus(it.TotalPrice)
 	}
@@ -142,7 +142,7 @@ func leaseName(dispenseID string) string { return "dispense:" + dispenseID }
 
 // plan turns the request into dispense lines (with the catalog price),
 // checked against the prescription as read.
-func (s *Service) plan(ctx context.Context, p Prescription, in DispenseRequest) ([]DispensedItem, error) {
+func (s *Service) plan(ctx context.Context, p Prescription, id string, in DispenseRequest) ([]DispensedItem, error) {
 	lines := make([]DispensedItem, 0, len(in.ItemsDispensed))
 	prices := map[string]Money{}
 	for i, x := range in.ItemsDispensed {
@@ -167,14 +167,15 @@ func (s *Service) plan(ctx context.Context, p Prescription, in DispenseRequest) 
 			MedicationName: it.MedicationName, QuantityDispensed: x.QuantityDispensed, UnitPrice: price,
 			TotalPrice: price.Times(x.QuantityDispensed), Batches: []BatchQuantity{}})
 	}
-	return lines, checkLines(p, lines)
+	return lines, checkLines(p, id, pendingLines(lines))
 }
 
-// checkLines is the rule a dispense must meet against a prescription: its
+// checkLines is the rule dispense id must meet against a prescription: its
 // status allows dispensing, and no line asks for more than the item's
-// prescribed quantity less what is dispensed or reserved by dispenses
-// under way.
-func checkLines(p Prescription, lines []DispensedItem) error {
+// prescribed quantity less what is dispensed or reserved by the other
+// dispenses under way (an earlier attempt of id itself is rolled back
+// before id reserves again).
+func checkLines(p Prescription, id string, lines []PendingLine) error {
 	if p.Status != StatusVerified && p.Status != StatusDispensedPartial {
 		return errStatus("dispensed", p.Status)
 	}
@@ -185,7 +186,7 @@ func checkLines(p Prescription, lines []DispensedItem) error {
 			return apperr.Field("items_dispensed", "No item "+l.PrescriptionItemIDRef+" on the prescription.")
 		}
 		it := p.Items[j]
-		left := it.QuantityPrescribed - it.QuantityDispensed - reserved(p, it.ItemID)
+		left := it.QuantityPrescribed - it.QuantityDispensed - reserved(p, id, it.ItemID)
 		if l.QuantityDispensed > left {
 			excess = append(excess, Excess{PrescriptionItemIDRef: it.ItemID, MedicationName: it.MedicationName,
 				Requested: l.QuantityDispensed, Remaining: max(left, 0)})
@@ -197,10 +198,13 @@ func checkLines(p Prescription, lines []DispensedItem) error {
 	return nil
 }
 
-// reserved is what the dispenses under way hold of an item.
-func reserved(p Prescription, itemID string) int64 {
+// reserved is what the dispenses under way, but id, hold of an item.
+func reserved(p Prescription, id, itemID string) int64 {
 	var n int64
 	for _, pd := range p.Pending {
+		if pd.DispenseLogID == id {
+			continue
+		}
 		for _, l := range pd.Items {
 			if l.PrescriptionItemIDRef == itemID {
 				n += l.QuantityDispensed
@@ -212,7 +216,7 @@ func reserved(p Prescription, itemID string) int64 {
 
 // needs is what lines take of each medication, in the order stock is
 // taken (by medication id: every dispense takes in the same order).
-func needs(lines []DispensedItem) ([]string, map[string]int64) {
+func needs(lines []PendingLine) ([]string, map[string]int64) {
 	total := map[string]int64{}
 	var ids []string
 	for _, l := range lines {
@@ -227,7 +231,8 @@ func needs(lines []DispensedItem) ([]string, map[string]int64) {
 
 // precheck refuses, before anything is written, a dispense the stock as
 // read cannot serve (the take decides, this only spares the writes).
-func (s *Service) precheck(ctx context.Context, lines []DispensedItem) error {
+func (s *Service) precheck(ctx context.Context, dl []DispensedItem) error {
+	lines := pendingLines(dl)
 	ids, total := needs(lines)
 	today := s.today()
 	var short []Shortage
@@ -246,35 +251,46 @@ func (s *Service) precheck(ctx context.Context, lines []DispensedItem) error {
 	return nil
 }
 
-// take takes each medication's quantity from its stock record, FEFO, and
-// notes on pd's lines which batches each came from. It stops at the first
-// record short of unexpired stock.
-func (s *Service) take(ctx context.Context, c auth.Identity, prescriptionID string, pd *PendingDispense) error {
-	ids, total := needs(pd.Items)
+// take takes each medication's quantity from its stock record, FEFO, for
+// dispense id, and notes on the lines which batches each came from. It
+// stops at the first record short of unexpired stock.
+func (s *Service) take(ctx context.Context, c auth.Identity, prescriptionID, id string, lines []DispensedItem) error {
+	pl := pendingLines(lines)
+	ids, total := needs(pl)
 	today := s.today()
-	for _, id := range ids {
+	for _, mid := range ids {
 		var taken []BatchQuantity
 		var short *Shortage
-		med := Medication{ID: id, Name: nameOf(pd.Items, id)}
+		med := Medication{ID: mid, Name: nameOf(pl, mid)}
 		_, err := s.changeStock(ctx, med, actorOf(c), func(st *Stock) (Movement, []outbox.Message, error) {
-			t, ok := takeFEFO(st, total[id], today)
+			t, ok := takeFEFO(st, total[mid], today)
 			if !ok {
-				short = &Shortage{MedicationID: id, MedicationName: med.Name, Requested: total[id], Available: available(*st, today)}
+				short = &Shortage{MedicationID: mid, MedicationName: med.Name, Requested: total[mid], Available: available(*st, today)}
 				return Movement{}, nil, errShort([]Shortage{*short})
 			}
 			taken = t
 			return Movement{Kind: MovementDispense, Batches: t, Reason: "dispense",
-				DispenseLogID: &pd.DispenseLogID, PrescriptionID: &prescriptionID}, nil, nil
+				DispenseLogID: &id, PrescriptionID: &prescriptionID}, nil, nil
 		})
 		if err != nil {
 			if short != nil {
 				return errShort([]Shortage{*short})
 			}
-			return storeErr(err, "take stock of "+id+" for dispense "+pd.DispenseLogID)
+			return storeErr(err, "take stock of "+mid+" for dispense "+id)
 		}
-		spread(pd.Items, id, taken)
+		spread(lines, mid, taken)
 	}
 	return nil
+}
+
+// pendingLines is what a dispense under way keeps of its lines.
+func pendingLines(lines []DispensedItem) []PendingLine {
+	out := make([]PendingLine, len(lines))
+	for i, l := range lines {
+		out[i] = PendingLine{PrescriptionItemIDRef: l.PrescriptionItemIDRef, MedicationID: l.MedicationID,
+			MedicationName: l.MedicationName, QuantityDispensed: l.QuantityDispensed}
+	}
+	return out
 }
 
 // spread shares out what was taken of a medication (negative batch
@@ -305,7 +321,7 @@ func spread(lines []DispensedItem, medicationID string, taken []BatchQuantity) {
 	}
 }
 
-func nameOf(lines []DispensedItem, medicationID string) string {
+func nameOf(lines []PendingLine, medicationID string) string {
 	for _, l := range lines {
 		if l.MedicationID == medicationID {
 			return l.MedicationName

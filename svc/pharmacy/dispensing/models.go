@@ -139,10 +139,20 @@ type Cancellation struct {
 
 // PendingDispense is a dispense under way (see Prescription.Pending).
 type PendingDispense struct {
-	DispenseLogID string          `bson:"dispense_log_id"`
-	PharmacistID  int64           `bson:"pharmacist_id"`
-	Items         []DispensedItem `bson:"items"`
-	At            time.Time       `bson:"at"`
+	DispenseLogID string        `bson:"dispense_log_id"`
+	PharmacistID  int64         `bson:"pharmacist_id"`
+	Items         []PendingLine `bson:"items"`
+	At            time.Time     `bson:"at"`
+}
+
+// PendingLine is what a dispense under way holds of one item. It carries
+// no price: a versioned document holds no decimal (FerretDB v1 drops the
+// connection on a BSON Decimal128).
+type PendingLine struct {
+	PrescriptionItemIDRef string `bson:"prescription_item_id_ref"`
+	MedicationID          string `bson:"medication_id"`
+	MedicationName        string `bson:"medication_name"`
+	QuantityDispensed     int64  `bson:"quantity_dispensed"`
 }
 
 // PrescribeRequest is POST /prescriptions/ (spec payload). DoctorID, when

@@ -144,6 +144,9 @@ func (s *Service) Cancel(ctx context.Context, id string, in CancelRequest) (Pres
 	if err != nil {
 		return Prescription{}, err
 	}
+	if !validID(id) {
+		return Prescription{}, errNotFound
+	}
 	reason := strings.TrimSpace(in.Reason)
 	if reason == "" {
 		return Prescription{}, apperr.Field("reason", "This field may not be blank.")

@@ -231,8 +231,8 @@ func Status(err error) int {
 	if err == nil {
 		return http.StatusOK
 	}
-	if e, ok := apperr.As(err); ok {
-		return problem.StatusOf(e.Kind)
+	if p, ok := problem.FromError(err); ok {
+		return p.Status
 	}
 	return http.StatusInternalServerError
 }
