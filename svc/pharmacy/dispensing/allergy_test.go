@@ -16,7 +16,7 @@ func TestAllergyMatching(t *testing.T) {
 		{[]string{"Paracetamol (acetaminophen)"}, []Medication{para}, []string{"p"}},
 		{[]string{"  AMOXICILLIN  "}, []Medication{para, amox}, []string{"a"}},
 		{[]string{"Penicillin"}, []Medication{pen, amox}, []string{"n"}}, // by name; classes are not known
-		{[]string{"cillin"}, []Medication{amox, pen}, nil},                // not a whole word
+		{[]string{"cillin"}, []Medication{amox, pen}, nil},               // not a whole word
 		{[]string{"Amoxicillin", "amoxicillin"}, []Medication{amox}, []string{"a", "a"}},
 		{[]string{""}, []Medication{amox}, nil},
 	}

@@ -31,9 +31,9 @@ import (
 //  4. finish: the prescription moves the dispense from pending to its
 //     history, updates its status and sends the invoice request (flow F6).
 //
-// A lease on the dispense's id keeps every other worker off it while it is
-// under way; one interrupted (a crash) is finished (its log exists) or rolled
-// back (it does not) by RecoverDispenses once the lease is over.
+// A dispense interrupted by a crash is finished (its log exists) or rolled
+// back (it does not) by RecoverDispenses, under a lease on its id, once it
+// is older than DISPENSE_LEASE.
 func (s *Service) Dispense(ctx context.Context, prescriptionID, key string, in DispenseRequest) (Result[DispenseLog], error) {
 	c, err := caller(ctx)
 	if err != nil {
@@ -50,15 +50,23 @@ func (s *Service) Dispense(ctx context.Context, prescriptionID, key string, in D
 		if key != "" {
 			id = idFromKey("dispense", strconv.FormatInt(c.UserID, 10), prescriptionID, key)
 		}
-		return s.dispense(ctx, c, prescriptionID, id, in)
+		return s.dispense(ctx, c, prescriptionID, id, key != "", in)
 	})
 }
 
-func (s *Service) dispense(ctx context.Context, c auth.Identity, prescriptionID, id string, in DispenseRequest) (DispenseLog, error) {
-	if d, err := s.store.DispenseLog(ctx, id); err == nil {
-		return s.recorded(ctx, d) // this very dispense, asked again
-	} else if !errors.Is(err, ErrNotFound) {
-		return DispenseLog{}, storeErr(err, "read dispense log "+id)
+// dispense runs dispense id. A keyed one (its id comes from an
+// Idempotency-Key) may be a repeat of a recorded dispense, or of one that
+// died half-way: it works under a lease on its id and looks first. A fresh
+// id has no past, and needs neither: the recovery leaves a dispense alone
+// until DISPENSE_LEASE after its reservation, long after its worker gave up
+// (DISPENSE_TIMEOUT).
+func (s *Service) dispense(ctx context.Context, c auth.Identity, prescriptionID, id string, keyed bool, in DispenseRequest) (DispenseLog, error) {
+	if keyed {
+		if d, err := s.store.DispenseLog(ctx, id); err == nil {
+			return s.recorded(ctx, d) // this very dispense, asked again
+		} else if !errors.Is(err, ErrNotFound) {
+			return DispenseLog{}, storeErr(err, "read dispense log "+id)
+		}
 	}
 	p, err := s.store.Prescription(ctx, prescriptionID)
 	if err != nil {
@@ -72,30 +80,31 @@ func (s *Service) dispense(ctx context.Context, c auth.Identity, prescriptionID,
 		return DispenseLog{}, err
 	}
 
-	release, err := s.store.Lease(ctx, leaseName(id), s.cfg.DispenseLease)
-	if err != nil {
-		return DispenseLog{}, storeErr(err, "lease dispense "+id)
-	}
-	if release == nil {
-		return DispenseLog{}, errDispenseBusy
-	}
 	// From here the work runs to its end even if the client goes away, and
 	// stops well before the lease runs out (see Config.DispenseLease).
 	wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.cfg.DispenseTimeout)
 	defer cancel()
-	defer release(wctx)
-
-	// Under the lease, look again: an earlier holder may have recorded
-	// this dispense, or left it half done.
-	if d, err := s.store.DispenseLog(wctx, id); err == nil {
-		return d, s.finish(wctx, d)
-	}
-	if p, err = s.store.Prescription(wctx, prescriptionID); err != nil {
-		return DispenseLog{}, storeErr(err, "read prescription "+prescriptionID)
-	}
-	if i := slices.IndexFunc(p.Pending, func(x PendingDispense) bool { return x.DispenseLogID == id }); i >= 0 {
-		if err := s.rollback(wctx, actorOf(c), prescriptionID, p.Pending[i]); err != nil {
-			return DispenseLog{}, err
+	if keyed {
+		release, err := s.store.Lease(ctx, leaseName(id), s.cfg.DispenseLease)
+		if err != nil {
+			return DispenseLog{}, storeErr(err, "lease dispense "+id)
+		}
+		if release == nil {
+			return DispenseLog{}, errDispenseBusy
+		}
+		defer release(wctx)
+		// Under the lease, look again: an earlier holder may have
+		// recorded this dispense, or left it half done.
+		if d, err := s.store.DispenseLog(wctx, id); err == nil {
+			return d, s.finish(wctx, d)
+		}
+		if p, err = s.store.Prescription(wctx, prescriptionID); err != nil {
+			return DispenseLog{}, storeErr(err, "read prescription "+prescriptionID)
+		}
+		if i := slices.IndexFunc(p.Pending, func(x PendingDispense) bool { return x.DispenseLogID == id }); i >= 0 {
+			if err := s.rollback(wctx, actorOf(c), prescriptionID, p.Pending[i]); err != nil {
+				return DispenseLog{}, err
+			}
 		}
 	}
 

@@ -177,7 +177,7 @@ func TestStockLowIsToldOncePerCrossingToEveryActivePharmacist(t *testing.T) {
 	if len(first) != 1 || first[0] != "stock-alert:"+para.ID+"#4" {
 		t.Fatalf("after the first crossing: %v", first)
 	}
-	e.Receive(para.ID, "P2", 20, 100) // 26: back above
+	e.Receive(para.ID, "P2", 20, 100)                                     // 26: back above
 	if _, err := e.Svc.Dispense(ph, p.ID, "", lines(p, 20)); err != nil { // 6: crossing again
 		t.Fatal(err)
 	}

@@ -30,12 +30,16 @@ func TestPrescribeRefusesBadInputAndAnUncheckedPrescription(t *testing.T) {
 		in     dispensing.PrescribeRequest
 		status int
 	}{
-		"an inactive patient":        {prescribeRequest(e.InactivePatient, para), http.StatusBadRequest},
-		"a doctor as the patient":    {prescribeRequest(e.DoctorB, para), http.StatusBadRequest},
-		"no such user":               {prescribeRequest(987654321, para), http.StatusBadRequest},
-		"a medication not in stock":  {prescribeRequest(e.Patient1, dispensing.Medication{ID: "0123456789abcdef01234567"}), http.StatusBadRequest},
-		"a malformed medication id":  {prescribeRequest(e.Patient1, dispensing.Medication{ID: "PARA500"}), http.StatusBadRequest},
-		"someone else as the doctor": {func() dispensing.PrescribeRequest { in := prescribeRequest(e.Patient1, para); in.DoctorID = e.DoctorB; return in }(), http.StatusBadRequest},
+		"an inactive patient":       {prescribeRequest(e.InactivePatient, para), http.StatusBadRequest},
+		"a doctor as the patient":   {prescribeRequest(e.DoctorB, para), http.StatusBadRequest},
+		"no such user":              {prescribeRequest(987654321, para), http.StatusBadRequest},
+		"a medication not in stock": {prescribeRequest(e.Patient1, dispensing.Medication{ID: "0123456789abcdef01234567"}), http.StatusBadRequest},
+		"a malformed medication id": {prescribeRequest(e.Patient1, dispensing.Medication{ID: "PARA500"}), http.StatusBadRequest},
+		"someone else as the doctor": {func() dispensing.PrescribeRequest {
+			in := prescribeRequest(e.Patient1, para)
+			in.DoctorID = e.DoctorB
+			return in
+		}(), http.StatusBadRequest},
 		"too much of an item": {func() dispensing.PrescribeRequest {
 			in := prescribeRequest(e.Patient1, para)
 			in.Items[0].QuantityPrescribed = e.Cfg.MaxItemQuantity + 1

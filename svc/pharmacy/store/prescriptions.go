@@ -26,6 +26,11 @@ func (s *Store) Prescription(ctx context.Context, id string) (dispensing.Prescri
 
 // UpdatePrescription records fn's change as the next version.
 func (s *Store) UpdatePrescription(ctx context.Context, id string, fn dispensing.Change[dispensing.Prescription]) (dispensing.Prescription, error) {
+	unlock, err := s.local.lock(ctx, "prescription:"+id)
+	if err != nil {
+		return dispensing.Prescription{}, fmt.Errorf("wait to change prescription %s: %w", id, err)
+	}
+	defer unlock()
 	p, err := s.prescriptions.Update(ctx, id, func(doc *dispensing.Prescription, ch *versioned.Change) error {
 		msgs, err := fn(doc)
 		if err != nil {

@@ -36,6 +36,11 @@ func (s *Store) AllStock(ctx context.Context) ([]dispensing.Stock, error) {
 // stock record (version 1 when it has none), then copies its movement into
 // the ledger.
 func (s *Store) UpdateStock(ctx context.Context, medicationID string, fn dispensing.Change[dispensing.Stock]) (dispensing.Stock, error) {
+	unlock, err := s.local.lock(ctx, "stock:"+medicationID)
+	if err != nil {
+		return dispensing.Stock{}, fmt.Errorf("wait to change stock of %s: %w", medicationID, err)
+	}
+	defer unlock()
 	for {
 		st, err := s.stock.Update(ctx, medicationID, func(doc *dispensing.Stock, ch *versioned.Change) error {
 			msgs, err := fn(doc)

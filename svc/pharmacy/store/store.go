@@ -77,6 +77,7 @@ type Store struct {
 	queue         *mongoqueue.Queue
 	outbox        *deliveries
 	keys          *mongokeys.Store
+	local         locks
 	log           *slog.Logger
 }
 
