@@ -54,19 +54,25 @@ func BenchmarkLoadPharmacy(b *testing.B) {
 	r.receive(b, phTok, last, "L2", 200, 300)
 	r.receive(b, phTok, last, "L1", 300, 100)
 
-	// One verified prescription per client and measure.
+	// Each client dispenses from its own verified prescriptions, one unit
+	// at a time, perClient of them of perPrescription units each (a
+	// prescription's history grows with each dispense, as it would).
+	perClient := envInt("LOAD_PRESCRIPTIONS_PER_CLIENT", 4)
+	const perPrescription = 50
 	verified := func(med string) dispenseTarget {
-		rx := r.prescribe(b, docTok, patID, med, 10000, nil)
+		rx := r.prescribe(b, docTok, patID, med, perPrescription, nil)
 		expect(b, "prescribe", rx, http.StatusCreated)
 		expect(b, "verify", r.do(b, http.MethodPut, "/api/v1/pharmacy/prescriptions/"+rx.str("id")+"/verify/", phTok, nil, nil), http.StatusOK)
 		body, _ := json.Marshal(map[string]any{"items_dispensed": []map[string]any{{"prescription_item_id_ref": itemID(rx), "quantity_dispensed": 1}}})
-		return dispenseTarget{url: r.gw + "/api/v1/pharmacy/prescriptions/" + rx.str("id") + "/dispense/", body: body}
+		return dispenseTarget{url: r.gw + "/api/v1/pharmacy/prescriptions/" + rx.str("id") + "/dispense/", body: body, units: perPrescription}
 	}
-	var hotT, spreadT, lastT []dispenseTarget
+	hotT, spreadT, lastT := make([][]dispenseTarget, workers), make([][]dispenseTarget, workers), make([][]dispenseTarget, workers)
 	for i := range workers {
-		hotT = append(hotT, verified(hot))
-		spreadT = append(spreadT, verified(spread[i%len(spread)]))
-		lastT = append(lastT, verified(last))
+		for range perClient {
+			hotT[i] = append(hotT[i], verified(hot))
+			spreadT[i] = append(spreadT[i], verified(spread[i%len(spread)]))
+		}
+		lastT[i] = append(lastT[i], verified(last))
 	}
 
 	for b.Loop() {
@@ -109,14 +115,18 @@ func BenchmarkLoadPharmacy(b *testing.B) {
 }
 
 type dispenseTarget struct {
-	url  string
-	body []byte
+	url   string
+	body  []byte
+	units int // what the prescription has to give
 }
 
 type dispenseRun struct {
 	ok, refused int
 	elapsed     time.Duration
 	latencies   []time.Duration
+	// exhausted counts the clients that ran out of prescriptions before
+	// the end (LOAD_PRESCRIPTIONS_PER_CLIENT too low for the run).
+	exhausted int
 }
 
 func (x dispenseRun) rate() float64 { return float64(x.ok) / x.elapsed.Seconds() }
@@ -128,12 +138,13 @@ func (x dispenseRun) pct(p int) time.Duration {
 	return x.latencies[(len(x.latencies)-1)*p/100]
 }
 
-// dispenseLoad runs one client per target, each dispensing one unit at a
-// time from its prescription, for duration, or (untilRefused) until the
-// stock refuses it. Any answer but 201 and a 409 for lack of stock fails.
-func dispenseLoad(b *testing.B, token string, targets []dispenseTarget, duration time.Duration, untilRefused bool) dispenseRun {
+// dispenseLoad runs one client per list of targets, each dispensing one
+// unit at a time from its prescriptions in turn, for duration, or
+// (untilRefused) until the stock refuses it. Any answer but 201 and a 409
+// for lack of stock fails.
+func dispenseLoad(b *testing.B, token string, clients [][]dispenseTarget, duration time.Duration, untilRefused bool) dispenseRun {
 	b.Helper()
-	client := &http.Client{Timeout: 60 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: len(targets)}}
+	client := &http.Client{Timeout: 60 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: len(clients)}}
 	var (
 		mu  sync.Mutex
 		res dispenseRun
@@ -141,19 +152,27 @@ func dispenseLoad(b *testing.B, token string, targets []dispenseTarget, duration
 	)
 	start := time.Now()
 	deadline := start.Add(duration)
-	for _, tg := range targets {
+	for _, targets := range clients {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			var lat []time.Duration
-			ok, refused := 0, 0
+			ok, refused, exhausted := 0, 0, 0
 			defer func() {
 				mu.Lock()
-				res.ok, res.refused = res.ok+ok, res.refused+refused
+				res.ok, res.refused, res.exhausted = res.ok+ok, res.refused+refused, res.exhausted+exhausted
 				res.latencies = append(res.latencies, lat...)
 				mu.Unlock()
 			}()
 			for time.Now().Before(deadline) {
+				for len(targets) > 0 && targets[0].units == 0 {
+					targets = targets[1:]
+				}
+				if len(targets) == 0 {
+					exhausted++
+					return
+				}
+				tg := &targets[0]
 				req, _ := http.NewRequest(http.MethodPost, tg.url, bytes.NewReader(tg.body))
 				req.Header.Set("Authorization", "Bearer "+token)
 				req.Header.Set("Content-Type", "application/json")
@@ -169,6 +188,7 @@ func dispenseLoad(b *testing.B, token string, targets []dispenseTarget, duration
 				switch {
 				case resp.StatusCode == http.StatusCreated:
 					ok++
+					tg.units--
 				case resp.StatusCode == http.StatusConflict && bytes.Contains(raw, []byte(`"insufficient_stock"`)):
 					refused++
 					if untilRefused {
@@ -186,6 +206,9 @@ func dispenseLoad(b *testing.B, token string, targets []dispenseTarget, duration
 	slices.Sort(res.latencies)
 	if b.Failed() {
 		b.FailNow()
+	}
+	if res.exhausted > 0 {
+		b.Logf("%d clients ran out of prescriptions before the end: raise LOAD_PRESCRIPTIONS_PER_CLIENT", res.exhausted)
 	}
 	return res
 }
