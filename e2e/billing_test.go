@@ -5,8 +5,6 @@ import (
 	"database/sql"
 	"fmt"
 	"net/http"
-	"os"
-	"strconv"
 	"testing"
 	"time"
 
@@ -46,7 +44,7 @@ func startBillingRig(t testing.TB) *billingRig {
 	db, env := openDB(t)
 	r.billingDB = db
 	r.billingEnv = append(env, "SERVICE_SECRET="+billingSecret, "CLINIC_TIMEZONE=Asia/Ho_Chi_Minh",
-		"STRIPE_API_BASE="+startStripeMock(t), "STRIPE_SECRET_KEY=sk_test_e2e", "OUTBOX_POLL_INTERVAL=100ms",
+		"STRIPE_API_BASE="+testkit.SharedStripeMock(t).URL, "STRIPE_SECRET_KEY=sk_test_e2e", "OUTBOX_POLL_INTERVAL=100ms",
 		"OUTBOX_BACKOFF_MAX=1s", "PENDING_PAYMENT_INTERVAL=1s")
 	return r
 }
@@ -83,37 +81,6 @@ func (p *platform) waitStatus(t testing.TB, method, path string, status int) {
 	if err != nil {
 		t.Fatal(err)
 	}
-}
-
-// startStripeMock runs Stripe's mock server for this test (the pinned
-// binary `make tools` builds; STRIPE_MOCK_BIN overrides) and returns its URL.
-func startStripeMock(t testing.TB) string {
-	t.Helper()
-	bin := os.Getenv("STRIPE_MOCK_BIN")
-	if bin == "" {
-		var err error
-		if bin, err = testkit.Binary("stripe-mock"); err != nil {
-			t.Fatal(err)
-		}
-	}
-	// A free port can be taken before stripe-mock binds it: try another.
-	var addr string
-	for attempt := 0; ; attempt++ {
-		addr = "127.0.0.1:" + strconv.Itoa(testkit.MustFreePort(t))
-		proc, err := testkit.Start(t.TempDir(), "stripe-mock", bin, []string{"-http-addr", addr}, nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { _ = proc.Stop(5 * time.Second) })
-		err = testkit.Until(context.Background(), 30*time.Second, proc, testkit.TCPOpen(addr))
-		if err == nil {
-			break
-		}
-		if !proc.Exited() || attempt == 2 {
-			t.Fatal(err)
-		}
-	}
-	return "http://" + addr
 }
 
 func (r *billingRig) billingCount(t testing.TB, q string, args ...any) int {

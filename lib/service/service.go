@@ -149,6 +149,9 @@ type Spec struct {
 	Info api.Info
 	// Verifier checks bearer tokens; default: the user service's JWKS.
 	Verifier api.TokenVerifier
+	// StoreDown tells a database outage from other errors (503, not 500):
+	// mysqldb.Unreachable or mongodb.Unreachable.
+	StoreDown func(error) bool
 	// Handler and Routes replace API for the gateway, which proxies rather
 	// than declares routes.
 	Handler    http.Handler
@@ -171,6 +174,7 @@ func (s *Service) build(spec *Spec) error {
 	}
 	h, err := api.Handler(spec.API, api.Options{
 		Verifier: spec.Verifier, MaxBody: s.base.MaxBodyBytes, PublicBaseURL: s.base.PublicBaseURL,
+		StoreDown: spec.StoreDown,
 	})
 	if err != nil {
 		return err

@@ -80,10 +80,11 @@ func run() error {
 	bootstrapAdmin(startCtx, svc, cfg, s.Log)
 
 	return s.Run(context.Background(), service.Spec{
-		API:      httpapi.Routes(svc),
-		Info:     api.Info{Title: "user service", Description: "Accounts, sign-in and the password flows."},
-		Verifier: svc.Verifier(),
-		Checks:   map[string]health.Check{"mysql": mysqldb.Ping(st.DB())},
+		API:       httpapi.Routes(svc),
+		Info:      api.Info{Title: "user service", Description: "Accounts, sign-in and the password flows."},
+		Verifier:  svc.Verifier(),
+		Checks:    map[string]health.Check{"mysql": mysqldb.Ping(st.DB())},
+		StoreDown: mysqldb.Unreachable,
 		Background: []func(context.Context){
 			dispatcher.Run,
 			svc.RunResets,

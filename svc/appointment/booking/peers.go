@@ -2,7 +2,6 @@ package booking
 
 import (
 	"context"
-	"fmt"
 	"strconv"
 	"time"
 
@@ -14,7 +13,6 @@ import (
 	"hospital/lib/ehrapi"
 	"hospital/lib/notificationapi"
 	"hospital/lib/outbox"
-	"hospital/lib/svcclient"
 	"hospital/lib/userapi"
 )
 
@@ -26,34 +24,6 @@ const ServiceName = "appointment"
 
 // ---------------------------------------------------------------------------
 // User lookups
-
-// NewUserDirectory is the Directory over the user service, called with this
-// service's token: its internal user lookup (lib/userapi). A user service
-// that predates that endpoint answers it 404; the lookup then falls back to
-// the admin endpoint, which answers the same fields.
-func NewUserDirectory(c *svcclient.Client) Directory {
-	return userLookups{api: userapi.NewClient(c), c: c}
-}
-
-type userLookups struct {
-	api userapi.Client
-	c   *svcclient.Client
-}
-
-func (d userLookups) User(ctx context.Context, id int64) (userapi.User, error) {
-	u, err := d.api.User(ctx, id)
-	if err != userapi.ErrNotFound {
-		return u, err
-	}
-	err = d.c.JSON(ctx, userapi.Service, "GET", "/api/v1/admin/users/"+strconv.FormatInt(id, 10)+"/", nil, &u)
-	if svcclient.HasStatus(err, 404) || svcclient.HasStatus(err, 403) {
-		return userapi.User{}, userapi.ErrNotFound
-	}
-	if err != nil {
-		return u, fmt.Errorf("look up user %d: %w", id, svcclient.Refused(userapi.Service, err))
-	}
-	return u, nil
-}
 
 // userCache answers repeated lookups of one user from memory for at most
 // ttl: doctors (and the patients staff book for) change rarely, and a
