@@ -82,6 +82,7 @@ func run() error {
 		Info: api.Info{Title: "Prescription & Pharmacy service",
 			Description: "Medication catalog, prescriptions with allergy checks, verification, FEFO dispensing, stock by batch and its stock card (spec section 4)."},
 		Checks:     map[string]health.Check{"mongodb": mongodb.Ping(st.Client())},
+		StoreDown:  mongodb.Unreachable,
 		Background: background,
 	})
 }

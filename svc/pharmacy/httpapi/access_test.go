@@ -39,6 +39,7 @@ var matrix = map[string][]int{
 
 func TestAccessMatrix(t *testing.T) {
 	s := newServer(t)
+	dt.StartEHR(t) // prescribing asks it for the patient's allergies
 	tokens := map[string]string{
 		"anonymous": "", "patient": s.user(s.Patient1), "other patient": s.user(s.Patient2),
 		"doctor": s.user(s.DoctorA), "other doctor": s.user(s.DoctorB), "nurse": s.user(s.Nurse),

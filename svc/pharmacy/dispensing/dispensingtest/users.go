@@ -21,6 +21,7 @@ import (
 // password.
 const (
 	PharmacySecret = "pharmacy-test-secret"
+	EHRSecret      = "ehr-test-secret"
 	UserPassword   = "Blue-Lotus-2026"
 )
 
@@ -52,7 +53,7 @@ func startUsers(t testing.TB) *Users {
 	t.Helper()
 	u := &Users{Consul: testkit.StartConsul(t)}
 	u.Roles = map[int64]string{}
-	u.Service = testkit.StartUserService(t, u.Consul, "pharmacy="+PharmacySecret)
+	u.Service = testkit.StartUserService(t, u.Consul, "pharmacy="+PharmacySecret+",ehr="+EHRSecret)
 	admin := u.adminToken(t)
 	create := func(username, role, first, last string) int64 {
 		t.Helper()
@@ -90,6 +91,34 @@ func startUsers(t testing.TB) *Users {
 		}
 	}
 	return u
+}
+
+// NewPatient registers a patient of the test's own (the same username is
+// the same patient) and returns their id.
+func (u *Users) NewPatient(t testing.TB, username string) int64 {
+	t.Helper()
+	status, raw := u.call(t, http.MethodPost, "/api/v1/users/register/", "", "pharmacy-test:"+username, map[string]any{
+		"username": username, "email": username + "@patients.test", "first_name": "Patient", "last_name": username, "password": UserPassword})
+	var out struct {
+		ID int64 `json:"id"`
+	}
+	if err := json.Unmarshal(raw, &out); status != http.StatusCreated || err != nil || out.ID == 0 {
+		t.Fatalf("register %s: %d %s", username, status, raw)
+	}
+	return out.ID
+}
+
+// Token logs a test user in and returns their access token.
+func (u *Users) Token(t testing.TB, username string) string {
+	t.Helper()
+	status, raw := u.call(t, http.MethodPost, "/api/v1/users/login/", "", "", map[string]string{"username": username, "password": UserPassword})
+	var out struct {
+		AccessToken string `json:"access_token"`
+	}
+	if err := json.Unmarshal(raw, &out); status != http.StatusOK || err != nil || out.AccessToken == "" {
+		t.Fatalf("login %s: %d %s", username, status, raw)
+	}
+	return out.AccessToken
 }
 
 // call sends a JSON request straight to the user service.
