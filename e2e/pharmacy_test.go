@@ -58,7 +58,7 @@ func startPharmacyRig(t testing.TB, notify bool, pharmacyEnv ...string) *pharmac
 	db, env := openDB(t)
 	r.billingDB = db
 	r.billingEnv = append(env, "SERVICE_SECRET="+billingSecret, "CLINIC_TIMEZONE=Asia/Ho_Chi_Minh",
-		"STRIPE_API_BASE="+startStripeMock(t), "STRIPE_SECRET_KEY=sk_test_e2e", "OUTBOX_POLL_INTERVAL=100ms", "OUTBOX_BACKOFF_MAX=1s")
+		"STRIPE_API_BASE="+testkit.SharedStripeMock(t).URL, "STRIPE_SECRET_KEY=sk_test_e2e", "OUTBOX_POLL_INTERVAL=100ms", "OUTBOX_BACKOFF_MAX=1s")
 	return r
 }
 
@@ -185,7 +185,7 @@ func TestPharmacyFlowThroughGateway(t *testing.T) {
 	v := r.do(t, http.MethodPut, "/api/v1/pharmacy/prescriptions/"+rxID+"/verify/", ph1Tok, nil, nil)
 	expect(t, "verify", v, http.StatusOK)
 	r.waitLogs(t, r.admin, fmt.Sprintf("recipient_id=%d&notification_type=PRESCRIPTION_READY_FOR_PICKUP", patID), "ready for pickup", 60*time.Second, allSent(1))
-	r.notif.mail.WaitFor(t, "to:rx-mai@patients.test", 2, 30*time.Second) // registration + ready
+	r.notif.mail.WaitFor(t, "to:rx-mai@patients.test "+rxID, 1, 30*time.Second) // the email names the prescription
 
 	dispense := func(qty int, key string) result {
 		return r.do(t, http.MethodPost, "/api/v1/pharmacy/prescriptions/"+rxID+"/dispense/", ph1Tok,
@@ -227,7 +227,7 @@ func TestPharmacyFlowThroughGateway(t *testing.T) {
 	for _, id := range []int64{ph1, ph2} {
 		r.waitLogs(t, r.admin, fmt.Sprintf("recipient_id=%d&notification_type=PHARMACY_STOCK_LOW", id), "stock low", 60*time.Second, allSent(1))
 	}
-	r.notif.mail.WaitFor(t, "to:dslan@hospital.test", 1, 30*time.Second)
+	r.notif.mail.WaitFor(t, "to:dslan@hospital.test Amoxicillin", 1, 30*time.Second)
 
 	// Billing was not running: the invoice request waits, the log says so.
 	logPath := "/api/v1/pharmacy/dispense-logs/" + logID + "/"

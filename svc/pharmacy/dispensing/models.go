@@ -66,9 +66,11 @@ type Prescription struct {
 	DispenseHistory    []DispenseEntry `bson:"dispense_history" json:"dispense_history"`
 	AllergyCheck       AllergyCheck    `bson:"allergy_check" json:"allergy_check"`
 	VerifiedBy         *int64          `bson:"verified_by" json:"verified_by"`
-	VerifiedAt         *time.Time      `bson:"verified_at" json:"verified_at"`
-	Cancellation       *Cancellation   `bson:"cancellation" json:"cancellation"`
-	UpdatedAt          time.Time       `bson:"updated_at" json:"updated_at"`
+	// VerifiedAt (and Stock.LastStockedDate) are left out until set rather
+	// than null: lib/api documents a nullable time as not nullable.
+	VerifiedAt   *time.Time    `bson:"verified_at" json:"verified_at,omitempty"`
+	Cancellation *Cancellation `bson:"cancellation" json:"cancellation"`
+	UpdatedAt    time.Time     `bson:"updated_at" json:"updated_at"`
 	// Version counts the prescription's changes (1 when created).
 	Version int64 `bson:"_v" json:"version"`
 

@@ -30,7 +30,7 @@ type Stock struct {
 	MedicationName  string     `bson:"medication_name" json:"medication_name"`
 	QuantityOnHand  int64      `bson:"quantity_on_hand" json:"quantity_on_hand"`
 	ReorderLevel    int64      `bson:"reorder_level" json:"reorder_level"`
-	LastStockedDate *time.Time `bson:"last_stocked_date" json:"last_stocked_date"`
+	LastStockedDate *time.Time `bson:"last_stocked_date" json:"last_stocked_date,omitempty"`
 	// ExpiryDates are the batches on hand (spec name), earliest expiry
 	// first; a batch leaves the list when it is used up.
 	ExpiryDates []Batch   `bson:"expiry_dates" json:"expiry_dates"`
