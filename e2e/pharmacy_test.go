@@ -6,7 +6,12 @@ import (
 	"database/sql"
 	"encoding/json"
 	"fmt"
+	"hash/fnv"
+	"math/rand/v2"
 	"net/http"
+	"slices"
+	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -302,4 +307,75 @@ func TestPharmacyFlowThroughGateway(t *testing.T) {
 
 func itemID(rx result) string {
 	return rx.body["items"].([]any)[0].(map[string]any)["item_id"].(string)
+}
+
+// The fuzz suite's cases (fuzz_cases_test.go) against every pharmacy
+// operation, through the gateway, as every role and the pharmacy's own
+// service token, with real ids in the paths: no 5xx, no hang, every refusal
+// a problem+json. (TestFuzzEveryEndpoint covers the services its rig runs.)
+func TestPharmacyFuzz(t *testing.T) {
+	r := startPharmacyRig(t, false)
+	ctx := context.Background()
+	tokens := map[string]string{"anonymous": "", "ADMIN": r.admin}
+	for _, role := range []string{"DOCTOR", "NURSE", "PHARMACIST", "LAB_TECHNICIAN", "INSURANCE_PROVIDER"} {
+		_, tokens[role] = r.staff(t, "fzrx"+strings.ToLower(strings.ReplaceAll(role, "_", "")), role)
+	}
+	patID, patTok := r.patient(t, "fzrx-pat")
+	tokens["PATIENT"] = patTok
+	tokens["service"] = (&billingRig{appointmentRig: &appointmentRig{platform: r.platform}}).serviceToken(t, "pharmacy", pharmacySecret)
+
+	med := r.medication(t, "FUZZ1", "Fuzz 500mg", "Fuzz", "10")
+	r.receive(t, tokens["PHARMACIST"], med, "F1", 1000, 100)
+	rx := r.prescribe(t, tokens["DOCTOR"], patID, med, 500, nil)
+	expect(t, "prescribe", rx, http.StatusCreated)
+	ids := []string{rx.str("id"), med, strconv.FormatInt(patID, 10), "1"}
+
+	ops, err := fuzzOperations(ctx, r.platform)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var identities []string
+	for id := range tokens {
+		identities = append(identities, id)
+	}
+	slices.Sort(identities)
+	var all []fuzzCase
+	for _, op := range ops {
+		if op.service != "pharmacy" {
+			continue
+		}
+		h := fnv.New64a()
+		h.Write([]byte(op.String()))
+		all = append(all, cases(op, identities, ids, rand.New(rand.NewPCG(1, h.Sum64())), fuzzLimit)...)
+	}
+	if len(all) == 0 {
+		t.Fatal("no pharmacy operation to fuzz")
+	}
+	timeouts := routeTimeouts(ctx, r.platform)
+	var findings []string
+	statuses := map[int]int{}
+	for _, c := range all {
+		status, finding := fuzzOne(r.gw, c, tokens, timeouts(c.path))
+		statuses[status]++
+		if finding != "" {
+			findings = append(findings, finding)
+		}
+	}
+	t.Logf("fuzz: %d requests to the pharmacy; statuses %v", len(all), statuses)
+	for i, f := range findings {
+		if i == 40 {
+			t.Errorf("... and %d more", len(findings)-40)
+			break
+		}
+		t.Error(f)
+	}
+	// What the fuzzing left is still whole: the stock adds up to its card.
+	st := r.stockOf(t, tokens["PHARMACIST"], med)
+	var sum int64
+	for _, b := range st["expiry_dates"].([]any) {
+		sum += num(b.(map[string]any)["quantity"])
+	}
+	if sum != num(st["quantity_on_hand"]) {
+		t.Fatalf("after fuzzing: batches %d, on hand %d", sum, num(st["quantity_on_hand"]))
+	}
 }
