@@ -53,10 +53,19 @@ func (s *Service) Medications(ctx context.Context, search string, p Page) ([]Med
 }
 
 // medication reads one catalog entry; an unknown id is errMedicationUnknown.
+// Catalog entries are never changed once created (the spec gives the
+// catalog a list and a create only), so each instance keeps those it read.
 func (s *Service) medication(ctx context.Context, id string) (Medication, error) {
+	if m, ok := s.catalog.Load(id); ok {
+		return m.(Medication), nil
+	}
 	m, err := s.store.Medication(ctx, id)
 	if errors.Is(err, ErrNotFound) {
 		return Medication{}, errMedicationUnknown
 	}
-	return m, storeErr(err, "read medication "+id)
+	if err != nil {
+		return Medication{}, storeErr(err, "read medication "+id)
+	}
+	s.catalog.Store(id, m)
+	return m, nil
 }

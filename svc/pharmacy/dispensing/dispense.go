@@ -68,16 +68,30 @@ func (s *Service) dispense(ctx context.Context, c auth.Identity, prescriptionID,
 			return DispenseLog{}, storeErr(err, "read dispense log "+id)
 		}
 	}
-	p, err := s.store.Prescription(ctx, prescriptionID)
+	// Plan and check early from the projections (one read each); only a
+	// refusal is looked at again on the latest versions, so that a change
+	// in flight does not refuse a dispense the latest state allows.
+	p, err := s.store.PrescriptionSnapshot(ctx, prescriptionID)
 	if err != nil {
 		return DispenseLog{}, storeErr(err, "read prescription "+prescriptionID)
 	}
 	lines, err := s.plan(ctx, p, id, in)
+	if _, refused := apperr.As(err); refused {
+		if p, err = s.store.Prescription(ctx, prescriptionID); err != nil {
+			return DispenseLog{}, storeErr(err, "read prescription "+prescriptionID)
+		}
+		lines, err = s.plan(ctx, p, id, in)
+	}
 	if err != nil {
 		return DispenseLog{}, err
 	}
-	if err := s.precheck(ctx, lines); err != nil {
-		return DispenseLog{}, err
+	if err := s.precheck(ctx, lines, s.store.StockSnapshot); err != nil {
+		if _, refused := apperr.As(err); !refused {
+			return DispenseLog{}, err
+		}
+		if err := s.precheck(ctx, lines, s.store.Stock); err != nil {
+			return DispenseLog{}, err
+		}
 	}
 
 	// From here the work runs to its end even if the client goes away, and
@@ -240,13 +254,13 @@ func needs(lines []PendingLine) ([]string, map[string]int64) {
 
 // precheck refuses, before anything is written, a dispense the stock as
 // read cannot serve (the take decides, this only spares the writes).
-func (s *Service) precheck(ctx context.Context, dl []DispensedItem) error {
+func (s *Service) precheck(ctx context.Context, dl []DispensedItem, read func(context.Context, string) (Stock, error)) error {
 	lines := pendingLines(dl)
 	ids, total := needs(lines)
 	today := s.today()
 	var short []Shortage
 	for _, id := range ids {
-		st, err := s.store.Stock(ctx, id)
+		st, err := read(ctx, id)
 		if err != nil && !errors.Is(err, ErrNotFound) {
 			return storeErr(err, "read stock of "+id)
 		}

@@ -194,3 +194,39 @@ func TestDispenseWithAnIdempotencyKeyHappensOnce(t *testing.T) {
 		t.Fatalf("%d invoice requests", n)
 	}
 }
+
+// The early checks read the projections, which may lag the latest version
+// by a change in flight: a refusal there is looked at again on the latest
+// versions, so a lagging projection refuses nothing.
+func TestALaggingProjectionRefusesNothing(t *testing.T) {
+	e := dt.New(t, nil)
+	para := e.Medication("PARA500", "Paracetamol 500mg", "Paracetamol", "1000")
+	e.Receive(para.ID, "P1", 5, 100)
+	e.Receive(para.ID, "P2", 5, 200)
+	p := e.Prescription(e.Patient1, e.DoctorA, dispensing.StatusPendingVerification, dt.Line{Medication: para, Quantity: 8})
+	if _, err := e.Svc.Verify(e.As(e.PharmacistA), p.ID); err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	// As if the projections were still at the versions before the last
+	// change of each.
+	if _, err := e.DB.Collection("prescriptions").UpdateOne(ctx, bson.D{{Key: "_id", Value: p.ID}}, bson.D{{Key: "$set",
+		Value: bson.D{{Key: "status", Value: dispensing.StatusPendingVerification}, {Key: "_v", Value: int64(1)}}}}); err != nil {
+		t.Fatal(err)
+	}
+	st := e.Stock(para.ID)
+	if _, err := e.DB.Collection("pharmacy_stock").UpdateOne(ctx, bson.D{{Key: "_id", Value: para.ID}}, bson.D{{Key: "$set",
+		Value: bson.D{{Key: "expiry_dates", Value: bson.A{bson.D{{Key: "batch_number", Value: "P1"}, {Key: "quantity", Value: int64(5)},
+			{Key: "expiry_date", Value: st.ExpiryDates[0].ExpiryDate}}}}, {Key: "quantity_on_hand", Value: int64(5)}, {Key: "_v", Value: int64(1)}}}}); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := e.Store.PrescriptionSnapshot(ctx, p.ID); got.Status != dispensing.StatusPendingVerification {
+		t.Fatal("the projection does not lag")
+	}
+	if _, err := e.Svc.Dispense(e.As(e.PharmacistA), p.ID, "", lines(p, 8)); err != nil {
+		t.Fatalf("refused on lagging projections: %v", err)
+	}
+	if st := checkInvariant(t, e, para.ID); st.QuantityOnHand != 2 {
+		t.Fatalf("on hand %d", st.QuantityOnHand)
+	}
+}

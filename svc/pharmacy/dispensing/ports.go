@@ -67,6 +67,11 @@ type Prescriptions interface {
 	// when a prescription with its id exists.
 	CreatePrescription(ctx context.Context, p *Prescription, msgs ...outbox.Message) error
 	Prescription(ctx context.Context, id string) (Prescription, error)
+	// PrescriptionSnapshot reads the prescription as last projected (one
+	// read instead of two). It may lag the latest version by a change in
+	// flight: it serves only to decide early what the change itself then
+	// decides again on the latest version.
+	PrescriptionSnapshot(ctx context.Context, id string) (Prescription, error)
 	UpdatePrescription(ctx context.Context, id string, fn Change[Prescription]) (Prescription, error)
 	// PatientPrescriptions and AwaitingPharmacy return one page, newest
 	// first (oldest first for the pharmacy's queue), and the total.
@@ -82,6 +87,8 @@ type Prescriptions interface {
 // ledger.
 type Stocks interface {
 	Stock(ctx context.Context, medicationID string) (Stock, error)
+	// StockSnapshot is PrescriptionSnapshot for a stock record.
+	StockSnapshot(ctx context.Context, medicationID string) (Stock, error)
 	AllStock(ctx context.Context) ([]Stock, error)
 	// UpdateStock is UpdatePrescription for a stock record; a medication
 	// without one starts from an empty record (Version 0). Each change's

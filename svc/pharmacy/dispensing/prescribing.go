@@ -123,12 +123,12 @@ func (s *Service) prescribedMedications(ctx context.Context, items []ItemRequest
 		m, ok := byID[it.MedicationID]
 		if !ok {
 			var err error
-			m, err = s.store.Medication(ctx, it.MedicationID)
-			if errors.Is(err, ErrNotFound) {
+			m, err = s.medication(ctx, it.MedicationID)
+			if errors.Is(err, errMedicationUnknown) {
 				return nil, apperr.Field(field+"medication_id", "No medication with this id in the catalog.")
 			}
 			if err != nil {
-				return nil, storeErr(err, "read medication "+it.MedicationID)
+				return nil, err
 			}
 			byID[it.MedicationID] = m
 		}

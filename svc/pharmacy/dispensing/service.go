@@ -11,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"sync"
 	"time"
 
 	"hospital/lib/audit"
@@ -42,6 +43,8 @@ type Service struct {
 	loc    *time.Location
 	now    func() time.Time
 	log    *slog.Logger
+	// catalog holds the medications this instance has read (see medication).
+	catalog sync.Map
 }
 
 // New returns the domain over d with the settings in cfg.

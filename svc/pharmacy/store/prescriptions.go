@@ -6,8 +6,10 @@ import (
 	"fmt"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
+	"go.mongodb.org/mongo-driver/v2/mongo"
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
 
+	"hospital/lib/mongodb"
 	"hospital/lib/mongodb/versioned"
 	"hospital/lib/outbox"
 	"hospital/svc/pharmacy/dispensing"
@@ -22,6 +24,27 @@ func (s *Store) CreatePrescription(ctx context.Context, p *dispensing.Prescripti
 func (s *Store) Prescription(ctx context.Context, id string) (dispensing.Prescription, error) {
 	p, err := s.prescriptions.Get(ctx, id)
 	return p, versionedErr(err, "read prescription "+id)
+}
+
+// PrescriptionSnapshot reads the projection only (see the port).
+func (s *Store) PrescriptionSnapshot(ctx context.Context, id string) (dispensing.Prescription, error) {
+	return snapshot[dispensing.Prescription](ctx, s.prescriptions.Collection(), id, func(ctx context.Context) (dispensing.Prescription, error) {
+		return s.Prescription(ctx, id)
+	})
+}
+
+// snapshot reads id from a versioned store's projection; a document not
+// projected yet is read from its versions.
+func snapshot[T any](ctx context.Context, coll *mongo.Collection, id string, latest func(context.Context) (T, error)) (T, error) {
+	var doc T
+	err := coll.FindOne(ctx, bson.D{{Key: "_id", Value: id}}).Decode(&doc)
+	if mongodb.IsNotFound(err) {
+		return latest(ctx)
+	}
+	if err != nil {
+		return doc, fmt.Errorf("read %s %s: %w", coll.Name(), id, err)
+	}
+	return doc, nil
 }
 
 // UpdatePrescription records fn's change as the next version.

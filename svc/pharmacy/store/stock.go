@@ -19,6 +19,13 @@ func (s *Store) Stock(ctx context.Context, medicationID string) (dispensing.Stoc
 	return st, versionedErr(err, "read stock of "+medicationID)
 }
 
+// StockSnapshot reads the projection only (see the port).
+func (s *Store) StockSnapshot(ctx context.Context, medicationID string) (dispensing.Stock, error) {
+	return snapshot[dispensing.Stock](ctx, s.stock.Collection(), medicationID, func(ctx context.Context) (dispensing.Stock, error) {
+		return s.Stock(ctx, medicationID)
+	})
+}
+
 // AllStock reads every stock record (the latest versions as projected).
 func (s *Store) AllStock(ctx context.Context) ([]dispensing.Stock, error) {
 	cur, err := s.stock.Collection().Find(ctx, bson.D{})
