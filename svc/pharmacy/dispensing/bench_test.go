@@ -1,8 +1,12 @@
 package dispensing_test
 
 import (
+	"context"
+	"strings"
 	"sync/atomic"
 	"testing"
+
+	"go.mongodb.org/mongo-driver/v2/bson"
 
 	"hospital/svc/pharmacy/dispensing"
 	dt "hospital/svc/pharmacy/dispensing/dispensingtest"
@@ -59,6 +63,56 @@ func BenchmarkDispense(b *testing.B) {
 			if left != int64(meds)*1_000_000-int64(b.N) {
 				b.Fatalf("%d on hand after %d dispenses", left, b.N)
 			}
+		})
+	}
+}
+
+// BenchmarkFerretDBRoundTrip is the ceiling the dispense is measured
+// against, on the same server: 32 goroutines making one kind of round trip
+// a dispense is made of, on documents of a prescription's size (about
+// 1 KB). A dispense makes 24: 10 finds by _id, 7 inserts, 4 replaces of a
+// projection, 3 updates of one field.
+//
+//	go test -run '^$' -bench BenchmarkFerretDBRoundTrip ./dispensing/
+func BenchmarkFerretDBRoundTrip(b *testing.B) {
+	e := dt.New(b, nil)
+	coll := e.DB.Collection("bench_round_trips")
+	pad := strings.Repeat("x", 1000)
+	doc := func(id int64) bson.D {
+		return bson.D{{Key: "_id", Value: id}, {Key: "pending", Value: true}, {Key: "pad", Value: pad}}
+	}
+	ctx := context.Background()
+	for i := range int64(64) {
+		if _, err := coll.InsertOne(ctx, doc(-1-i)); err != nil {
+			b.Fatal(err)
+		}
+	}
+	var next atomic.Int64
+	ops := map[string]func(id int64) error{
+		"insert": func(id int64) error { _, err := coll.InsertOne(ctx, doc(id)); return err },
+		"find_by_id": func(id int64) error {
+			return coll.FindOne(ctx, bson.D{{Key: "_id", Value: -1 - id%64}}).Err()
+		},
+		"replace": func(id int64) error {
+			_, err := coll.ReplaceOne(ctx, bson.D{{Key: "_id", Value: -1 - id%64}}, doc(-1-id%64))
+			return err
+		},
+		"update_one_field": func(id int64) error {
+			_, err := coll.UpdateOne(ctx, bson.D{{Key: "_id", Value: -1 - id%64}}, bson.D{{Key: "$set", Value: bson.D{{Key: "pending", Value: id%2 == 0}}}})
+			return err
+		},
+	}
+	for _, name := range []string{"insert", "find_by_id", "replace", "update_one_field"} {
+		b.Run(name, func(b *testing.B) {
+			b.SetParallelism(16)
+			b.RunParallel(func(pb *testing.PB) {
+				for pb.Next() {
+					if err := ops[name](next.Add(1)); err != nil {
+						b.Error(err)
+						return
+					}
+				}
+			})
 		})
 	}
 }
