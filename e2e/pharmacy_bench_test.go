@@ -72,7 +72,9 @@ func BenchmarkLoadPharmacy(b *testing.B) {
 			hotT[i] = append(hotT[i], verified(hot))
 			spreadT[i] = append(spreadT[i], verified(spread[i%len(spread)]))
 		}
-		lastT[i] = append(lastT[i], verified(last))
+		for range 500/(perPrescription*workers) + 1 {
+			lastT[i] = append(lastT[i], verified(last))
+		}
 	}
 
 	for b.Loop() {
