@@ -70,7 +70,7 @@ func BenchmarkDispense(b *testing.B) {
 // BenchmarkFerretDBRoundTrip is the ceiling the dispense is measured
 // against, on the same server: 32 goroutines making one kind of round trip
 // a dispense is made of, on documents of a prescription's size (about
-// 1 KB). A dispense makes 24: 10 finds by _id, 7 inserts, 4 replaces of a
+// 1 KB). A dispense makes 24: 11 finds by _id, 7 inserts, 3 replaces of a
 // projection, 3 updates of one field.
 //
 //	go test -run '^$' -bench BenchmarkFerretDBRoundTrip ./dispensing/
