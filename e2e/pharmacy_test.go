@@ -22,7 +22,6 @@ import (
 // The pharmacy's and the EHR's client secrets at the user service.
 const (
 	pharmacySecret = "e2e-pharmacy-secret"
-	ehrSecret      = "e2e-ehr-secret"
 )
 
 var pharmacyClients = billingClients + ",pharmacy=" + pharmacySecret + ",ehr=" + ehrSecret
