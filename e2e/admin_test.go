@@ -18,7 +18,7 @@ import (
 // adminSecret is the admin service's client secret at the user service.
 const adminSecret = "e2e-admin-secret"
 
-var adminClients = billingClients + ",admin=" + adminSecret + ",ehr=" + ehrSecret
+var adminClients = billingClients + ",admin=" + adminSecret + ",ehr=" + ehrSecret + ",pharmacy=" + pharmacySecret
 
 const (
 	pathAuditLogs = "/api/v1/admin/audit-logs/"
@@ -26,12 +26,13 @@ const (
 	pathConfig    = "/api/v1/admin/system-configurations/"
 )
 
-// adminRig is the platform with every service built so far: user,
-// notification, appointment, billing (with stripe-mock), EHR and admin,
-// behind the gateway.
+// adminRig is the platform with the services the audit trail crosses:
+// user, notification, appointment, billing (with stripe-mock), EHR,
+// pharmacy and admin, behind the gateway.
 type adminRig struct {
 	*billingRig
 	ehr      *testkit.Service
+	pharmacy *pharmacyRig // the pharmacy tests' helpers, on this platform
 	admins   []*testkit.Service
 	adminDB  *sql.DB
 	adminEnv []string
@@ -45,6 +46,10 @@ func startAdminRig(t testing.TB, adminEnv ...string) *adminRig {
 	r.ehr = testkit.StartService(t, r.consul, "ehr", testkit.Build(t, "hospital/svc/ehr"),
 		"MONGO_URI="+f.URI, "MONGO_DB="+f.NewDatabase(t), "SERVICE_SECRET="+ehrSecret, "CLINIC_TIMEZONE=Asia/Ho_Chi_Minh",
 		"OUTBOX_POLL_INTERVAL=100ms", "OUTBOX_BACKOFF_MAX=1s", "CARE_CACHE_TTL=0")
+	r.pharmacy = &pharmacyRig{platform: r.platform, ehr: r.ehr, admin: r.admin}
+	r.pharmacy.pharmacy = testkit.StartService(t, r.consul, "pharmacy", testkit.Build(t, "hospital/svc/pharmacy"),
+		"MONGO_URI="+f.URI, "MONGO_DB="+f.NewDatabase(t), "SERVICE_SECRET="+pharmacySecret, "RECOVERY_INTERVAL=1s",
+		"OUTBOX_POLL_INTERVAL=100ms", "OUTBOX_BACKOFF_MAX=1s")
 	db, env := openDB(t)
 	r.adminDB = db
 	r.adminEnv = append(env, "SERVICE_SECRET="+adminSecret, "CLINIC_TIMEZONE=Asia/Ho_Chi_Minh",
@@ -53,6 +58,7 @@ func startAdminRig(t testing.TB, adminEnv ...string) *adminRig {
 	r.admins = append(r.admins, testkit.StartService(t, r.consul, "admin", testkit.Build(t, "hospital/svc/admin"), r.adminEnv...))
 	r.waitStatus(t, http.MethodGet, pathDashboard, http.StatusUnauthorized)
 	r.waitStatus(t, http.MethodGet, "/api/v1/ehr/patients/1/", http.StatusUnauthorized)
+	r.waitStatus(t, http.MethodGet, "/api/v1/pharmacy/stock/", http.StatusUnauthorized)
 	return r
 }
 
@@ -88,10 +94,11 @@ func (r *adminRig) waitAudit(t testing.TB, what, query string, match func(map[st
 	return found
 }
 
-// A patient's data read by an admin (appointments), paid for by the
-// patient (billing) and read by a doctor breaking the glass (EHR): each is
-// in the one audit log with its actor and patient; the chain verifies, and
-// an entry changed in the database is found at its position.
+// A patient's data read by an admin (appointments, while the admin service
+// is down), paid for by the patient (billing), read by a doctor breaking
+// the glass (EHR) and dispensed by a pharmacist (pharmacy): each is in the
+// one audit log with its actor and patient; the chain verifies, and an
+// entry changed in the database is found at its position.
 func TestAdminAuditTrailThroughGateway(t *testing.T) {
 	r := startAdminRig(t)
 	adminID := num(r.do(t, http.MethodGet, "/api/v1/users/me/", r.admin, nil, nil).body["id"])
@@ -135,6 +142,21 @@ func TestAdminAuditTrailThroughGateway(t *testing.T) {
 	expect(t, "breaking the glass", r.do(t, http.MethodGet, record, strangerTok, nil,
 		map[string]string{"X-Break-Glass-Reason": "Cấp cứu: bệnh nhân bất tỉnh tại khoa"}), http.StatusOK)
 
+	// A pharmacist dispenses the doctor's prescription.
+	ph := r.pharmacy
+	phID, phTok := ph.staff(t, "audit-ds-chi", "PHARMACIST")
+	para := ph.medication(t, "PARA500", "Paracetamol 500mg", "Paracetamol", "1200.00")
+	ph.receive(t, phTok, para, "B-AUDIT", 50, 200)
+	rx := ph.prescribe(t, docTok, patID, para, 6, nil)
+	expect(t, "prescription", rx, http.StatusCreated)
+	expect(t, "verify", r.do(t, http.MethodPut, "/api/v1/pharmacy/prescriptions/"+rx.str("id")+"/verify/", phTok, nil, nil), http.StatusOK)
+	expect(t, "dispense", r.do(t, http.MethodPost, "/api/v1/pharmacy/prescriptions/"+rx.str("id")+"/dispense/", phTok,
+		map[string]any{"items_dispensed": []map[string]any{{"prescription_item_id_ref": itemID(rx), "quantity_dispensed": 6}}},
+		map[string]string{"Idempotency-Key": "audit-dispense-1"}), http.StatusCreated)
+
+	// The doctor reads the patient's prescriptions.
+	expect(t, "the patient's prescriptions", r.do(t, http.MethodGet, fmt.Sprintf("/api/v1/patients/%d/prescriptions/", patID), docTok, nil, nil), http.StatusOK)
+
 	patient := fmt.Sprintf("patient_id=%d", patID)
 	is := func(k string, v any) func(map[string]any) bool {
 		return func(e map[string]any) bool { return e[k] == v }
@@ -151,6 +173,11 @@ func TestAdminAuditTrailThroughGateway(t *testing.T) {
 	if glass["service_name"] != "ehr" || glass["role"] != "DOCTOR" || !strings.Contains(string(mustJSON(glass["details"])), "bất tỉnh") {
 		t.Errorf("break-glass entry: %v", glass)
 	}
+	dispensed := r.waitAudit(t, "the dispense", patient+"&service=pharmacy&action=pharmacy.prescription.dispense",
+		func(map[string]any) bool { return true })
+	if num(dispensed["user_id"]) != phID || dispensed["role"] != "PHARMACIST" || dispensed["object_type"] != "dispense_log" {
+		t.Errorf("dispense entry: %v", dispensed)
+	}
 	// The refused read without a reason is there too, DENIED.
 	r.waitAudit(t, "the refused read", patient+"&service=ehr&outcome=DENIED", is("user_id", float64(strangerID)))
 	// "Who read this patient's data since yesterday", across services, is one query.
@@ -160,7 +187,7 @@ func TestAdminAuditTrailThroughGateway(t *testing.T) {
 	for _, e := range readers {
 		services[e["service_name"].(string)] = true
 	}
-	if !services["appointment"] || !services["ehr"] {
+	if !services["appointment"] || !services["ehr"] || !services["pharmacy"] {
 		t.Errorf("readers of the patient across services: %v", services)
 	}
 
@@ -234,7 +261,8 @@ func TestAdminLiveConfigurationThroughGateway(t *testing.T) {
 	}
 }
 
-// The dashboard shows every running service's figures; with billing
+// The dashboard shows every running service's figures (lab is not
+// running: its section says so); with billing
 // stopped it still answers, billing's section saying why; the recalculation
 // of the reports, triggered twice on two admin instances, runs once.
 func TestAdminDashboardAndTasksThroughGateway(t *testing.T) {
@@ -254,7 +282,7 @@ func TestAdminDashboardAndTasksThroughGateway(t *testing.T) {
 		return out
 	}
 	s := sections()
-	for _, name := range []string{"users", "appointments", "billing", "ehr", "audit"} {
+	for _, name := range []string{"users", "appointments", "billing", "ehr", "pharmacy", "audit"} {
 		if s[name]["available"] != true {
 			t.Errorf("%s section: %v", name, s[name])
 		}
@@ -262,10 +290,8 @@ func TestAdminDashboardAndTasksThroughGateway(t *testing.T) {
 	if f := s["billing"]["figures"].(map[string]any); num(f["invoices_outstanding"]) != 1 || f["outstanding_amount"] != "150000.00" {
 		t.Errorf("billing figures %v", f)
 	}
-	for _, name := range []string{"pharmacy", "lab"} {
-		if s[name]["available"] != false || s[name]["reason"] == "" {
-			t.Errorf("%s section without its service: %v", name, s[name])
-		}
+	if s["lab"]["available"] != false || s["lab"]["reason"] != "lab has no healthy instance" {
+		t.Errorf("lab section without its service: %v", s["lab"])
 	}
 
 	if err := r.billing.Stop(15 * time.Second); err != nil {
