@@ -1,0 +1,342 @@
+package notify
+
+import (
+	"context"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// WorkerOptions tune delivery; zero values take the defaults.
+type WorkerOptions struct {
+	// Concurrency is the number of messages in flight (8), each on its own
+	// provider connection. Negative: this instance delivers nothing (API
+	// only); its queued logs wait for other instances.
+	Concurrency int
+	Batch       int           // logs claimed together (100)
+	Poll        time.Duration // how often to look for due logs (1s)
+	Lease       time.Duration // exclusive hold on a log while delivering (2m)
+	SendTimeout time.Duration // one provider call (20s); well below Lease
+	MaxAttempts int           // attempts before a log ends FAILED (6)
+	BackoffBase time.Duration // delay after the first failed attempt (10s)
+	BackoffMax  time.Duration // longest delay between attempts (15m)
+	// Backlog bounds the logs handed straight to this instance's worker
+	// (Batch*20); beyond it, new logs wait for a poll by any instance.
+	Backlog int
+	// Instance names this process in sent_by and in claims.
+	Instance   string
+	Registerer prometheus.Registerer
+	Logger     *slog.Logger
+	Now        func() time.Time
+}
+
+const defaultSendTimeout = 20 * time.Second
+
+// workerStore is what delivery needs of the store.
+type workerStore interface {
+	Queue
+	GetLogs(ctx context.Context, ids []string) ([]Log, error)
+}
+
+// Worker delivers PENDING logs. The log collection is the queue. The
+// instance that accepted a send hands the new logs straight to its worker
+// and reserves them for one lease (their next attempt moves a lease ahead),
+// so other instances leave them alone; every instance also polls for due
+// logs: retries, and the work of instances that stopped. Logs are delivered
+// in rounds: claim a batch in one write (exactly one instance wins each
+// log, see Queue), send on Concurrency provider connections at once, then
+// record the outcomes in one write: SENT with the provider's id, PENDING
+// again with a later next_attempt_at, or FAILED with the reason.
+type Worker struct {
+	store   workerStore
+	senders Senders
+	opts    WorkerOptions
+	log     *slog.Logger
+	running atomic.Bool
+	wake    chan struct{}
+
+	mu      sync.Mutex
+	pending []Log
+
+	metrics metrics
+}
+
+// NewWorker returns a worker sending through senders.
+func NewWorker(store workerStore, senders Senders, opts WorkerOptions) *Worker {
+	if opts.Concurrency == 0 {
+		opts.Concurrency = 8
+	}
+	if opts.Batch <= 0 {
+		opts.Batch = 100
+	}
+	if opts.Poll == 0 {
+		opts.Poll = time.Second
+	}
+	if opts.Lease == 0 {
+		opts.Lease = 2 * time.Minute
+	}
+	if opts.SendTimeout == 0 {
+		opts.SendTimeout = defaultSendTimeout
+	}
+	if opts.MaxAttempts == 0 {
+		opts.MaxAttempts = 6
+	}
+	if opts.BackoffBase == 0 {
+		opts.BackoffBase = 10 * time.Second
+	}
+	if opts.BackoffMax == 0 {
+		opts.BackoffMax = 15 * time.Minute
+	}
+	if opts.Backlog == 0 {
+		opts.Backlog = opts.Batch * 20
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.Default()
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	w := &Worker{store: store, senders: senders, opts: opts, log: opts.Logger, wake: make(chan struct{}, 1)}
+	w.metrics = newMetrics(store, opts.Now, opts.Registerer)
+	return w
+}
+
+func (w *Worker) now() time.Time { return w.opts.Now().UTC().Truncate(time.Millisecond) }
+
+// reservation is how far ahead a new log's first attempt is put so that
+// only this instance's worker, to which it is handed, takes it; zero when
+// this instance will not deliver it soon (not delivering, or backlogged).
+func (w *Worker) reservation() time.Duration {
+	if w == nil || !w.running.Load() {
+		return 0
+	}
+	w.mu.Lock()
+	n := len(w.pending)
+	w.mu.Unlock()
+	if n >= w.opts.Backlog {
+		return 0
+	}
+	return w.opts.Lease
+}
+
+// Enqueue hands freshly queued logs, with their content, to this instance's
+// worker.
+func (w *Worker) Enqueue(logs []Log) {
+	if w == nil || len(logs) == 0 || !w.running.Load() {
+		return
+	}
+	w.mu.Lock()
+	w.pending = append(w.pending, logs...)
+	w.mu.Unlock()
+	w.Kick()
+}
+
+// Kick asks for a look at the queue now.
+func (w *Worker) Kick() {
+	select {
+	case w.wake <- struct{}{}:
+	default:
+	}
+}
+
+func (w *Worker) take(n int) []Log {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	n = min(n, len(w.pending))
+	if n == 0 {
+		return nil
+	}
+	out := make([]Log, n)
+	copy(out, w.pending)
+	w.pending = w.pending[n:]
+	if len(w.pending) == 0 {
+		w.pending = nil
+	}
+	return out
+}
+
+// Run delivers until ctx ends, then finishes the round in flight (each
+// send bounded by SendTimeout, so none is cut between send and record) and
+// gives the logs it had reserved back to the other instances.
+func (w *Worker) Run(ctx context.Context) {
+	if w.opts.Concurrency < 0 {
+		w.log.Info("delivery disabled on this instance (WORKER_CONCURRENCY < 0)")
+		<-ctx.Done()
+		return
+	}
+	w.running.Store(true)
+	defer w.releaseReserved()
+	t := time.NewTicker(w.opts.Poll)
+	defer t.Stop()
+	poll := true
+	for ctx.Err() == nil {
+		select {
+		case <-t.C:
+			poll = true
+		default:
+		}
+		if batch := w.take(w.opts.Batch); len(batch) > 0 {
+			w.round(ctx, batch, false)
+			continue
+		}
+		if poll {
+			poll = false
+			due, err := w.store.DueLogs(ctx, w.opts.Now().UTC(), w.opts.Batch)
+			if err != nil && ctx.Err() == nil {
+				w.log.Warn("looking for due notifications failed", "err", err.Error())
+			}
+			if len(due) > 0 {
+				w.round(ctx, due, true)
+				// A full batch: there may be more waiting.
+				poll = len(due) == w.opts.Batch
+				continue
+			}
+		}
+		select {
+		case <-ctx.Done():
+		case <-w.wake:
+		case <-t.C:
+			poll = true
+		}
+	}
+}
+
+// releaseReserved makes the logs handed to this worker but not delivered
+// due at once, for the instances that go on.
+func (w *Worker) releaseReserved() {
+	w.running.Store(false)
+	w.mu.Lock()
+	left := w.pending
+	w.pending = nil
+	w.mu.Unlock()
+	if len(left) == 0 {
+		return
+	}
+	ids := make([]string, len(left))
+	for i, l := range left {
+		ids[i] = l.ID
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := w.store.Reschedule(ctx, ids, w.now()); err != nil {
+		w.log.Warn("handing reserved notifications back failed (they are taken over after one lease)", "count", len(ids), "err", err.Error())
+	}
+}
+
+// job is one claimed log in a round.
+type job struct {
+	log   Log
+	claim Claim
+}
+
+// round delivers logs: claim, send, record. Polled logs are also held for
+// the lease, so that other instances' polls skip them meanwhile.
+func (w *Worker) round(ctx context.Context, logs []Log, polled bool) {
+	now := w.opts.Now()
+	jobs, err := w.claim(ctx, logs, func(l Log, c Claim) bool {
+		// A log taken over from an expired claim was re-read: its holder
+		// may have recorded a retry for later before it stopped.
+		return l.Status == StatusPending && (!c.TookOver || !l.NextAttemptAt.After(now))
+	})
+	if err != nil {
+		if ctx.Err() == nil {
+			w.log.Warn("claiming notifications failed", "count", len(logs), "err", err.Error())
+		}
+		return
+	}
+	if len(jobs) == 0 {
+		return
+	}
+	if polled {
+		ids := make([]string, len(jobs))
+		for i, j := range jobs {
+			ids[i] = j.log.ID
+		}
+		if err := w.store.Reschedule(ctx, ids, jobs[0].claim.Until); err != nil {
+			w.log.Warn("holding claimed notifications failed", "err", err.Error())
+		}
+	}
+	outcomes := make([]*Outcome, len(jobs))
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for range min(w.opts.Concurrency, len(jobs)) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				i := int(next.Add(1)) - 1
+				if i >= len(jobs) {
+					return
+				}
+				if o, ok := w.attempt(ctx, jobs[i].log, jobs[i].claim, jobs[i].log.Content); ok {
+					outcomes[i] = &o.Outcome
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	var record []Outcome
+	for _, o := range outcomes {
+		if o != nil {
+			record = append(record, *o)
+		}
+	}
+	w.record(ctx, record)
+}
+
+// claim claims logs and returns the work: each log won that is still
+// deliverable, re-read when the claim took over an expired one (the log may
+// have moved on since).
+func (w *Worker) claim(ctx context.Context, logs []Log, deliverable func(Log, Claim) bool) ([]job, error) {
+	claims, err := w.store.Claim(ctx, logs, w.now(), w.opts.Lease)
+	if err != nil || len(claims) == 0 {
+		return nil, err
+	}
+	byID := make(map[string]Log, len(logs))
+	for _, l := range logs {
+		byID[l.ID] = l
+	}
+	var reread []string
+	for _, c := range claims {
+		if c.TookOver {
+			reread = append(reread, c.LogID)
+		}
+	}
+	if len(reread) > 0 {
+		fresh, err := w.store.GetLogs(ctx, reread)
+		if err != nil {
+			return nil, err
+		}
+		for _, l := range fresh {
+			byID[l.ID] = l
+		}
+	}
+	jobs := make([]job, 0, len(claims))
+	for _, c := range claims {
+		if l, ok := byID[c.LogID]; ok && deliverable(l, c) {
+			jobs = append(jobs, job{log: l, claim: c})
+		}
+	}
+	return jobs, nil
+}
+
+// record writes outcomes, even when the service is stopping: a message
+// sent and not recorded is sent again after the lease.
+func (w *Worker) record(ctx context.Context, outcomes []Outcome) {
+	if len(outcomes) == 0 {
+		return
+	}
+	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 15*time.Second)
+	defer cancel()
+	n, err := w.store.Record(rctx, outcomes)
+	if err != nil {
+		w.log.Error("recording deliveries failed; their logs are tried again after the lease", "count", len(outcomes), "err", err.Error())
+		return
+	}
+	if n < len(outcomes) {
+		w.log.Warn("some deliveries were recorded by a later claim first", "outcomes", len(outcomes), "recorded", n)
+	}
+}

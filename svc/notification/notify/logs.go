@@ -1,0 +1,103 @@
+package notify
+
+import (
+	"context"
+	"errors"
+	"slices"
+
+	"hospital/lib/auth"
+)
+
+// The delivery log as the API shows it: ADMIN sees everything, a sending
+// service the logs of its own requests without their content.
+
+// logViewer says what the caller may see: full content, and whose logs.
+func logViewer(ctx context.Context) (full bool, onlyFor string, err error) {
+	id, err := caller(ctx)
+	if err != nil {
+		return false, "", err
+	}
+	switch {
+	case id.HasRole(auth.RoleAdmin):
+		return true, "", nil
+	case id.IsService():
+		return false, requestedByOf(id), nil
+	}
+	return false, "", errAdminOnly
+}
+
+// ListLogs is the log list, newest first.
+func (s *Service) ListLogs(ctx context.Context, f LogFilter) ([]LogView, int, error) {
+	full, onlyFor, err := logViewer(ctx)
+	if err != nil {
+		return nil, 0, err
+	}
+	switch {
+	case f.Channel != "" && !slices.Contains(Channels, f.Channel):
+		return nil, 0, errBadChannel
+	case f.Status != "" && !slices.Contains(Statuses, f.Status):
+		return nil, 0, errBadStatus
+	}
+	f.RequestedBy = onlyFor
+	logs, n, err := s.store.ListLogs(ctx, f)
+	if err != nil {
+		return nil, 0, err
+	}
+	out := make([]LogView, 0, len(logs))
+	for _, l := range logs {
+		out = append(out, l.View(full))
+	}
+	return out, n, nil
+}
+
+// GetLog is one log; another service's log does not exist for the caller.
+func (s *Service) GetLog(ctx context.Context, id string) (LogView, error) {
+	full, onlyFor, err := logViewer(ctx)
+	if err != nil {
+		return LogView{}, err
+	}
+	l, err := s.store.GetLog(ctx, id)
+	if errors.Is(err, ErrNotFound) || (err == nil && onlyFor != "" && l.RequestedBy != onlyFor) {
+		return LogView{}, errLogNotFound
+	}
+	if err != nil {
+		return LogView{}, err
+	}
+	return l.View(full), nil
+}
+
+// RetryLog puts a FAILED log back in the queue with a fresh set of
+// attempts. A log without content (sensitive, or purged) cannot be sent
+// again from here: its sender must send it again.
+func (s *Service) RetryLog(ctx context.Context, id string) (LogView, error) {
+	if err := requireAdmin(ctx); err != nil {
+		return LogView{}, err
+	}
+	l, err := s.store.GetLog(ctx, id)
+	if errors.Is(err, ErrNotFound) {
+		return LogView{}, errLogNotFound
+	}
+	if err != nil {
+		return LogView{}, err
+	}
+	switch {
+	case l.Status != StatusFailed:
+		return LogView{}, errRetryNotFailed(l.Status)
+	case l.RecipientContact == "":
+		return LogView{}, errNeverAddressed
+	case l.Content == nil:
+		return LogView{}, errNoContent
+	}
+	now := s.now()
+	// A FAILED log has no delivery in progress: no claim holder writes it.
+	if err := s.store.Requeue(ctx, id, now); err != nil {
+		if errors.Is(err, ErrNotFound) {
+			return LogView{}, errRetryNotFailed("no longer FAILED")
+		}
+		return LogView{}, err
+	}
+	l.Status, l.Attempts, l.NextAttemptAt, l.UpdatedAt, l.ErrorMessage = StatusPending, 0, now, now, nil
+	s.worker.Enqueue([]Log{l})
+	s.log.InfoContext(ctx, "notification queued again by an administrator", "log_id", id)
+	return l.View(true), nil
+}
