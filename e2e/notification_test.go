@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -14,12 +15,36 @@ import (
 	"testing"
 	"time"
 
+	"hospital/lib/svcclient"
 	"hospital/lib/testkit"
 )
 
 // notificationSecret is the notification service's client secret, as the
-// user service in startPlatform knows it (SERVICE_CLIENTS).
-const notificationSecret = "e2e-notification-secret"
+// user service in startPlatform knows it (SERVICE_CLIENTS); billingSecret a
+// client the notification tests add, to send as another service.
+const (
+	notificationSecret = "e2e-notification-secret"
+	billingSecret      = "e2e-billing-secret"
+)
+
+// serviceToken obtains a service token from the user service (its
+// internal endpoint, which the gateway does not route).
+func (p *platform) serviceToken(t testing.TB, service, secret string) string {
+	t.Helper()
+	js, _ := json.Marshal(map[string]string{"service": service, "secret": secret})
+	resp, err := http.Post(p.user.URL+svcclient.ServiceTokenPath, "application/json", bytes.NewReader(js))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var out struct {
+		AccessToken string `json:"access_token"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&out); err != nil || resp.StatusCode != http.StatusOK || out.AccessToken == "" {
+		t.Fatalf("service token for %s: %d %v", service, resp.StatusCode, err)
+	}
+	return out.AccessToken
+}
 
 const (
 	pathSend = "/api/v1/notifications/send/"
@@ -88,7 +113,9 @@ type notificationLog struct {
 	SentBy           string     `json:"sent_by"`
 	CreatedAt        time.Time  `json:"created_at"`
 	SentAt           *time.Time `json:"sent_at"`
+	Sensitive        bool       `json:"sensitive"`
 	RenderedSubject  *string    `json:"rendered_subject"`
+	RenderedBody     *string    `json:"rendered_body"`
 }
 
 // notificationLogs reads every log matching query through the gateway.
@@ -161,7 +188,7 @@ var resetToken = regexp.MustCompile(`/reset-password\?token=([^\s"<]+)`)
 // emails reach the patient, the reset link works, and each outbox message
 // is delivered once. Only services and admins may send.
 func TestNotificationsForUserFlowsThroughGateway(t *testing.T) {
-	p := startPlatform(t)
+	p := startPlatform(t, "SERVICE_CLIENTS=notification="+notificationSecret+",billing="+billingSecret)
 	n := newNotifier(t)
 	n.start(t, p)
 	p.waitNotificationRouted(t)
@@ -233,15 +260,29 @@ func TestNotificationsForUserFlowsThroughGateway(t *testing.T) {
 	admin, _ := p.login(t, adminUser, adminPass)
 	logs := p.waitLogs(t, admin, "recipient_id="+strconv.FormatInt(userID, 10), "both logs SENT", 30*time.Second, allSent(2))
 	for _, l := range logs {
-		if l.Attempts != 1 || l.RenderedSubject == nil {
+		// The reset link opens the account: that log keeps no content.
+		reset := l.NotificationType == "PASSWORD_RESET_REQUESTED"
+		if l.Attempts != 1 || (l.RenderedSubject == nil) != reset || l.Sensitive != reset {
 			t.Fatalf("log %+v", l)
 		}
+	}
+	r := p.do(t, http.MethodGet, pathLogs+"?recipient_id="+strconv.FormatInt(userID, 10), admin, nil, nil)
+	if strings.Contains(string(r.raw), token) {
+		t.Fatalf("the reset token is in the notification logs: %s", r.raw)
 	}
 	if got, _ := n.mail.Search(ctx, "to:mai@patients.test"); len(got) != 2 {
 		t.Fatalf("%d emails to the patient, want exactly 2", len(got))
 	}
 
-	// Who may send.
+	// Who may send: a service only its own types.
+	billing := p.serviceToken(t, "billing", billingSecret)
+	invoice := map[string]any{"notification_type": "INVOICE_GENERATED", "recipient_id": userID, "channel": "EMAIL",
+		"data": map[string]any{"invoice_number": "INV-E2E-1", "amount": "150000.00", "due_date": "2026-12-31"}}
+	expect(t, "billing sends its invoice notice", p.do(t, http.MethodPost, pathSend, billing, invoice, map[string]string{"Idempotency-Key": "invoice:e2e:1"}), http.StatusAccepted)
+	expect(t, "billing sends a password reset", p.do(t, http.MethodPost, pathSend, billing, map[string]any{
+		"notification_type": "PASSWORD_RESET_REQUESTED", "recipient_id": userID,
+		"data": map[string]any{"user_name": "mai", "reset_link": "https://evil.test/"}}, nil), http.StatusForbidden)
+	n.mail.WaitFor(t, "to:mai@patients.test", 3, 30*time.Second)
 	good := reminder(userID, 1)
 	expect(t, "send without a token", p.do(t, http.MethodPost, pathSend, "", good, nil), http.StatusUnauthorized)
 	expect(t, "send with a patient token", p.do(t, http.MethodPost, pathSend, patient, good, nil), http.StatusForbidden)
@@ -255,16 +296,16 @@ func TestNotificationsForUserFlowsThroughGateway(t *testing.T) {
 	expect(t, "missing variable", p.do(t, http.MethodPost, pathSend, admin, map[string]any{
 		"notification_type": "APPOINTMENT_REMINDER_PATIENT", "recipient_id": userID, "data": map[string]any{"patient_name": "Mai"}}, nil), http.StatusBadRequest)
 	expect(t, "unknown recipient", p.do(t, http.MethodPost, pathSend, admin, reminder(999999, 3), nil), http.StatusBadRequest)
-	if all := p.notificationLogs(t, admin, ""); len(all) != 2 {
-		t.Fatalf("%d logs after refused sends, want 2", len(all))
+	if all := p.notificationLogs(t, admin, ""); len(all) != 3 {
+		t.Fatalf("%d logs after refused sends, want 3", len(all))
 	}
 	// An admin's send goes out.
-	r := p.do(t, http.MethodPost, pathSend, admin, good, map[string]string{"Idempotency-Key": "admin-reminder-1"})
+	r = p.do(t, http.MethodPost, pathSend, admin, good, map[string]string{"Idempotency-Key": "admin-reminder-1"})
 	expect(t, "admin send", r, http.StatusAccepted)
 	if r.str("status") != "QUEUED" || r.str("log_id") == "" {
 		t.Fatalf("send answer: %s", r.raw)
 	}
-	n.mail.WaitFor(t, "to:mai@patients.test", 3, 30*time.Second)
+	n.mail.WaitFor(t, "to:mai@patients.test", 4, 30*time.Second)
 }
 
 // Two instances share the queue: N sends through the gateway (which spreads
