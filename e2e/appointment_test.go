@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -137,10 +138,16 @@ func TestAppointmentLifecycleThroughGateway(t *testing.T) {
 		t.Fatalf("availability days: %s", av.raw)
 	}
 
+	// The spec's own form: a clinic wall-clock time without an offset; the
+	// answer carries the instant in UTC.
 	at := clinicSlot(2, 9, 0)
-	a := r.book(t, patTok, docID, at)
+	naive := strings.TrimSuffix(at, "+07:00")
+	a := r.book(t, patTok, docID, naive)
 	expect(t, "book", a, http.StatusCreated)
 	id := int64(a.body["id"].(float64))
+	if want, _ := time.Parse(time.RFC3339, at); a.str("appointment_time") != want.UTC().Format(time.RFC3339) {
+		t.Fatalf("booked %s as %s, want %s", naive, a.str("appointment_time"), want.UTC().Format(time.RFC3339))
+	}
 	path := fmt.Sprintf("/api/v1/appointments/%d/", id)
 	r.waitSent(t, patID, "APPOINTMENT_REQUESTED_PATIENT", 1)
 	r.waitSent(t, docID, "APPOINTMENT_REQUESTED_DOCTOR", 1)
@@ -160,6 +167,14 @@ func TestAppointmentLifecycleThroughGateway(t *testing.T) {
 
 	upd := r.do(t, http.MethodPut, path, docTok, map[string]any{"notes_doctor": "Huyết áp bình thường"}, nil)
 	expect(t, "notes", upd, http.StatusOK)
+	expect(t, "complete before the start", r.do(t, http.MethodPut, path+"complete/", docTok, nil, nil), http.StatusConflict)
+	// The appointment's time comes: moved in its database to have begun
+	// ten minutes ago, as two days passing would.
+	begun := time.Now().UTC().Add(-10 * time.Minute).Truncate(time.Minute)
+	if _, err := r.apptDB.Exec(`UPDATE appointments SET appointment_time = ?, end_time = ?, active_slot = ? WHERE id = ?`,
+		begun, begun.Add(30*time.Minute), begun, id); err != nil {
+		t.Fatal(err)
+	}
 	done := r.do(t, http.MethodPut, path+"complete/", docTok, nil, nil)
 	expect(t, "complete", done, http.StatusOK)
 	if done.str("status") != "COMPLETED" || done.str("notes_doctor") != "Huyết áp bình thường" {

@@ -1,8 +1,15 @@
-# FerretDB (MongoDB wire protocol) on its SQLite backend for the Mongo-backed
-# services: ehr, pharmacy, lab, notification, admin. Each service uses its own
-# database name in the one server (mongodb://127.0.0.1:27017/).
+# FerretDB (MongoDB wire protocol) on its PostgreSQL backend, for the
+# Mongo-backed services: ehr, pharmacy, lab, notification, admin. Each service
+# uses its own database name (hospital_<name>, a PostgreSQL schema) in the one
+# server. The data lives in PostgreSQL (jobs/postgresql.nomad.hcl).
 #
-# Cluster: MongoDB 7 replaces this job; the services only need MONGO_URI.
+# No credentials here: the PostgreSQL URL names no user, so every client
+# authenticates (mongodb://ferretdb:<password>@.../?authMechanism=PLAIN) and
+# FerretDB connects to PostgreSQL as that role. A client without the password
+# reaches no data.
+#
+# Cluster: MongoDB 7 replaces this job and PostgreSQL's; the services only
+# need MONGO_URI (in their Nomad Variable).
 
 variable "datacenters" {
   type    = list(string)
@@ -11,7 +18,7 @@ variable "datacenters" {
 
 variable "driver" {
   type    = string
-  default = "raw_exec"
+  default = "exec"
 }
 
 variable "binary" {
@@ -19,9 +26,10 @@ variable "binary" {
   description = "Path of the ferretdb binary (tools/build.sh builds it)."
 }
 
-variable "data_dir" {
+variable "postgresql_url" {
   type        = string
-  description = "SQLite files, kept between runs."
+  default     = "postgres://127.0.0.1:5432/ferretdb?sslmode=disable"
+  description = "The PostgreSQL database FerretDB keeps its data in; without user and password (the clients bring theirs). Loopback: no TLS."
 }
 
 variable "port" {
@@ -37,13 +45,13 @@ variable "log_level" {
 variable "node" {
   type        = string
   default     = ""
-  description = "On a cluster: the node (name) that keeps this store's data; empty: any node."
+  description = "On a cluster: the node (name) to run on; empty: any node."
 }
 
 variable "revision" {
   type        = string
   default     = ""
-  description = "Changes whenever the binary or script changes, so a rebuilt one is redeployed (scripts/run.sh passes a checksum)."
+  description = "Changes whenever the binary changes, so a rebuilt one is redeployed (scripts/run.sh passes a checksum)."
 }
 
 job "ferretdb" {
@@ -75,9 +83,9 @@ job "ferretdb" {
     }
 
     restart {
-      attempts = 5
+      attempts = 20
       interval = "5m"
-      delay    = "5s"
+      delay    = "1s"
       mode     = "delay"
     }
 
@@ -115,13 +123,16 @@ job "ferretdb" {
       config {
         command = var.binary
         args = [
-          "--listen-addr=${NOMAD_ADDR_mongo}",
-          "--handler=sqlite",
-          "--sqlite-url=file:${var.data_dir}/",
-          "--debug-addr=${NOMAD_ADDR_debug}",
+          "--listen-addr=$${NOMAD_ADDR_mongo}",
+          "--handler=pg",
+          "--postgresql-url=${var.postgresql_url}",
+          "--debug-addr=$${NOMAD_ADDR_debug}",
           "--log-level=${var.log_level}",
         ]
       }
+
+      kill_signal  = "SIGTERM"
+      kill_timeout = "20s"
 
       resources {
         cpu    = 200

@@ -1,6 +1,8 @@
 # Mailpit: an SMTP sink with a web UI and API, standing in for the email
 # provider locally. The notification service sends to SMTP_ADDR
-# (127.0.0.1:1025); read the mail at http://127.0.0.1:8025.
+# (127.0.0.1:1025); read the mail at http://127.0.0.1:8025. It keeps the newest
+# max_messages (100,000: a load run's worth). Local only: a cluster sends
+# through a real SMTP provider.
 
 variable "datacenters" {
   type    = list(string)
@@ -8,8 +10,9 @@ variable "datacenters" {
 }
 
 variable "driver" {
-  type    = string
-  default = "raw_exec"
+  type        = string
+  default     = "exec"
+  description = "The local dev agent passes raw_exec (the only place it is enabled)."
 }
 
 variable "binary" {
@@ -19,6 +22,12 @@ variable "binary" {
 
 variable "data_dir" {
   type = string
+}
+
+variable "max_messages" {
+  type        = number
+  default     = 100000
+  description = "Mailpit keeps the newest this many messages (--max; 0: no limit). Enough for the platform's load runs: about 5 minutes at 300 emails/s."
 }
 
 variable "http_port" {
@@ -124,8 +133,10 @@ job "mailpit" {
           "--listen=${NOMAD_ADDR_http}",
           "--smtp=${NOMAD_ADDR_smtp}",
           "--database=${var.data_dir}/mailpit.db",
+          "--max=${var.max_messages}",
           "--smtp-auth-accept-any",
           "--smtp-auth-allow-insecure",
+          "--disable-version-check",
         ]
       }
 

@@ -1,11 +1,16 @@
-# MariaDB (MySQL-compatible) for the MySQL-backed services: user, appointment,
-# billing, admin. One database and one user per service, created at start-up by
-# scripts/mariadb.sh (idempotent). The data directory is kept between runs.
+# MariaDB (MySQL-compatible) for the MySQL-backed services (user, appointment,
+# billing, admin). One database and one user per service, created at start-up by
+# scripts/mariadb.sh (idempotent; embedded in the job when it is submitted). The
+# data directory is kept between runs.
+#
+# Secrets come from the Nomad Variable nomad/jobs/mariadb, items
+#   MARIADB_ROOT_PASSWORD  the root password
+#   MARIADB_DATABASES      comma list db=password; each db gets a user of the same name
+# (scripts/run.sh writes them; on a cluster: `nomad var put`, see vagrant/README.md).
 #
 # Local (`make run`): raw_exec, Debian's mariadbd, data under $STATE_DIR/mariadb.
-# Cluster: pin the group to a node with a host volume (or use a managed MySQL 8)
-# and set data_dir to that volume; keep passwords in Nomad Variables or Vault
-# instead of -var (they are visible in the job spec).
+# Cluster: exec, pinned to the node with the host volume "mariadb" (data_dir is
+# where it is mounted), or a managed MySQL 8 instead of this job.
 
 variable "datacenters" {
   type    = list(string)
@@ -14,17 +19,24 @@ variable "datacenters" {
 
 variable "driver" {
   type    = string
-  default = "raw_exec"
+  default = "exec"
 }
 
 variable "scripts_dir" {
   type        = string
-  description = "Directory holding mariadb.sh (jobs/scripts in this repository)."
+  default     = "jobs/scripts"
+  description = "Where mariadb.sh is read from when the job is submitted (relative to the working directory, or absolute)."
 }
 
 variable "data_dir" {
   type        = string
-  description = "Kept between runs: data/ and the socket live here."
+  description = "Kept between runs: data/ and the socket live here (inside the task: the host volume's mount point)."
+}
+
+variable "host_volume" {
+  type        = string
+  default     = ""
+  description = "On a cluster: the Nomad host volume holding the data, mounted at data_dir; empty: data_dir is a host path (raw_exec)."
 }
 
 variable "port" {
@@ -33,17 +45,9 @@ variable "port" {
 }
 
 variable "bind_address" {
-  type    = string
-  default = "127.0.0.1"
-}
-
-variable "root_password" {
-  type = string
-}
-
-variable "databases" {
   type        = string
-  description = "Comma list db=password; each database gets a user of the same name, e.g. hospital_user=secret,hospital_billing=secret2."
+  default     = "127.0.0.1"
+  description = "Where MariaDB listens; on a cluster the node address, with the port firewalled to the cluster's nodes."
 }
 
 variable "node" {
@@ -55,7 +59,7 @@ variable "node" {
 variable "revision" {
   type        = string
   default     = ""
-  description = "Changes whenever the binary or script changes, so a rebuilt one is redeployed (scripts/run.sh passes a checksum)."
+  description = "Changes whenever mariadbd changes, so an upgraded one is restarted (scripts/run.sh passes a checksum)."
 }
 
 job "mariadb" {
@@ -87,10 +91,19 @@ job "mariadb" {
       }
     }
 
+    dynamic "volume" {
+      for_each = var.host_volume == "" ? [] : [var.host_volume]
+      labels   = ["data"]
+      content {
+        type   = "host"
+        source = volume.value
+      }
+    }
+
     restart {
-      attempts = 5
+      attempts = 10
       interval = "5m"
-      delay    = "5s"
+      delay    = "2s"
       mode     = "delay"
     }
 
@@ -117,16 +130,43 @@ job "mariadb" {
         revision = var.revision
       }
 
+      dynamic "volume_mount" {
+        for_each = var.host_volume == "" ? [] : [var.data_dir]
+        content {
+          volume      = "data"
+          destination = volume_mount.value
+        }
+      }
+
+      template {
+        destination = "local/mariadb.sh"
+        perms       = "0755"
+        data        = file("${var.scripts_dir}/mariadb.sh")
+        # The script is shell, not a template.
+        left_delimiter  = "[[=["
+        right_delimiter = "]=]]"
+      }
+
+      template {
+        destination = "secrets/mariadb.env"
+        perms       = "0600"
+        env         = true
+        change_mode = "restart"
+        data        = <<-EOT
+          {{- with nomadVar "nomad/jobs/mariadb" }}{{ range $k, $v := . }}
+          {{ $k }}={{ $v | toJSON }}
+          {{- end }}{{ end }}
+        EOT
+      }
+
       config {
-        command = "${var.scripts_dir}/mariadb.sh"
+        command = "local/mariadb.sh"
       }
 
       env {
-        MARIADB_DIR           = var.data_dir
-        MARIADB_PORT          = var.port
-        MARIADB_BIND_ADDRESS  = var.bind_address
-        MARIADB_ROOT_PASSWORD = var.root_password
-        MARIADB_DATABASES     = var.databases
+        MARIADB_DIR          = var.data_dir
+        MARIADB_PORT         = var.port
+        MARIADB_BIND_ADDRESS = var.bind_address
       }
 
       kill_signal  = "SIGTERM"

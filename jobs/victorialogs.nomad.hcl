@@ -12,8 +12,9 @@ variable "datacenters" {
 }
 
 variable "driver" {
-  type    = string
-  default = "raw_exec"
+  type        = string
+  default     = "exec"
+  description = "The local dev agent passes raw_exec (the only place it is enabled)."
 }
 
 variable "binary" {

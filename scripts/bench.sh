@@ -10,7 +10,9 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
 
 export HOSPITAL_TOOLS_BIN=${HOSPITAL_TOOLS_BIN:-$HOME/.cache/hospital/bin}
-export PATH="$HOSPITAL_TOOLS_BIN:$PATH:/usr/sbin:/sbin"
+# Debian keeps PostgreSQL 15's initdb and pg_ctl off PATH; the benchmarks start
+# their own throwaway PostgreSQL clusters for FerretDB.
+export PATH="$HOSPITAL_TOOLS_BIN:$PATH:/usr/lib/postgresql/15/bin:/usr/sbin:/sbin"
 export LOAD_DURATION=${LOAD_DURATION:-10s}
 export LOAD_WORKERS=${LOAD_WORKERS:-32}
 benchtime=${BENCHTIME:-1s}

@@ -3,9 +3,12 @@
 #
 # Environment (all optional):
 #   STATE_DIR           state of the local platform (default $HOME/.local/state/hospital)
-#   HOSPITAL_TOOLS_BIN  consul, nomad, ferretdb, victoria-logs, mailpit (default $HOME/.cache/hospital/bin)
+#   HOSPITAL_TOOLS_BIN  consul, nomad, ferretdb, victoria-logs, mailpit, stripe-mock (default $HOME/.cache/hospital/bin)
 #   BUILD_BIN           the services' binaries (default <repo>/build/bin)
 #   SERVICES            app services to deploy, in order (default: the Makefile's SERVICES)
+#   INSTANCES           instances of each service (default 1; a service with a
+#                       static port, the gateway, always runs one locally)
+#   INSTANCES_<NAME>    instances of one service, e.g. INSTANCES_APPOINTMENT=2
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 STATE_DIR=${STATE_DIR:-$HOME/.local/state/hospital}
@@ -22,13 +25,31 @@ SECRETS_FILE=$STATE_DIR/secrets.env
 
 # Store jobs, deployed before the services (names of jobs/<name>.nomad.hcl and
 # of the Consul services Nomad registers for them).
-STORE_JOBS=(mariadb ferretdb victorialogs mailpit)
+STORE_JOBS=(postgresql mariadb ferretdb victorialogs mailpit stripe-mock)
 
-# Every service of the platform. Secrets are generated for all of them up front,
-# so adding a service later does not change the user service's SERVICE_CLIENTS.
-ALL_SERVICES=(user ehr appointment pharmacy billing lab notification admin gateway)
-MYSQL_SERVICES=(user appointment billing admin)
-MONGO_SERVICES=(ehr pharmacy lab notification admin)
+# The app services all deploy jobs/service.nomad.hcl with the settings of
+# jobs/services/<name>.hcl.
+SERVICE_JOB=$root/jobs/service.nomad.hcl
+service_file() { printf '%s/jobs/services/%s.hcl' "$root" "$1"; }
+
+# service_spec NAME: the job that jobs/service.nomad.hcl makes with the settings
+# of jobs/services/NAME.hcl, as JSON (parsed by Nomad itself; no agent needed).
+declare -A _service_spec=()
+service_spec() {
+  if [[ -z ${_service_spec[$1]:-} ]]; then
+    _service_spec[$1]=$(nomad job run -output -var-file="$(service_file "$1")" "$SERVICE_JOB") \
+      || die "jobs/services/$1.hcl: nomad cannot read it (see above)"
+  fi
+  printf '%s' "${_service_spec[$1]}"
+}
+
+# service_stores NAME: the stores the service declares (stores = ["mysql", "mongo"]).
+service_stores() { service_spec "$1" | jq -r '.Job.Meta.stores // "" | split(",")[] | select(. != "")'; }
+
+# service_port NAME: the service's static HTTP port, or 0 (Nomad picks one).
+service_port() { service_spec "$1" | jq -r '[.Job.TaskGroups[0].Networks[0].ReservedPorts[]?.Value] | first // 0'; }
+
+uses_store() { service_stores "$1" | grep -qx "$2"; }
 
 say() { printf '%s\n' "$*"; }
 step() { printf '==> %s\n' "$*"; }

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Stops what scripts/run.sh started: every Nomad job (services first, then the
 # stores), the Nomad agent and the Consul agent. Data stays in $STATE_DIR
-# (MariaDB, FerretDB, VictoriaLogs, Mailpit, secrets), so `make run` picks up
+# (PostgreSQL with FerretDB's data, MariaDB, VictoriaLogs, Mailpit, secrets), so `make run` picks up
 # where it left off. Safe to run when nothing is running.
 set -euo pipefail
 # shellcheck source=scripts/common.sh

@@ -6,13 +6,16 @@
 # Full output of each module goes to build/test-logs/<module>.log; the console
 # shows package results, failures and test log lines. Exits non-zero when any
 # module fails. Environment: TEST_TIMEOUT (20m), TEST_PARALLEL (2), TEST_RUN
-# (a -run pattern), HOSPITAL_TOOLS_BIN (exported and put on PATH for the tests).
+# (a -run pattern), HOSPITAL_TOOLS_BIN (exported and put on PATH for the tests,
+# with PostgreSQL 15's bin directory).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
 
 export HOSPITAL_TOOLS_BIN=${HOSPITAL_TOOLS_BIN:-$HOME/.cache/hospital/bin}
-export PATH="$HOSPITAL_TOOLS_BIN:$PATH:/usr/sbin:/sbin"
+# Debian keeps PostgreSQL 15's initdb and pg_ctl off PATH; the tests start
+# their own throwaway PostgreSQL clusters for FerretDB.
+export PATH="$HOSPITAL_TOOLS_BIN:$PATH:/usr/lib/postgresql/15/bin:/usr/sbin:/sbin"
 timeout=${TEST_TIMEOUT:-20m}
 parallel=${TEST_PARALLEL:-2}
 

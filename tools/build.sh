@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Builds the pinned infrastructure binaries (Consul, Nomad, FerretDB, VictoriaLogs,
-# Mailpit) into a cache directory outside the repository, so a second run reuses them.
+# Mailpit, stripe-mock) into a cache directory outside the repository, so a second run reuses them.
 # A consul or nomad already on PATH is used instead of building one.
 #
 # usage: tools/build.sh [tool...]   (default: all)
@@ -26,8 +26,9 @@ declare -A spec=(
   [ferretdb]="ferretdb|.|v1.24.2|0"
   [victoria-logs]="victorialogs|github.com/VictoriaMetrics/VictoriaLogs/app/victoria-logs|v1.52.1|0"
   [mailpit]="mailpit|github.com/axllent/mailpit|v1.33.1|0"
+  [stripe-mock]="stripemock|github.com/stripe/stripe-mock|v0.203.0|0"
 )
-all=(consul nomad ferretdb victoria-logs mailpit)
+all=(consul nomad ferretdb victoria-logs mailpit stripe-mock)
 
 say() { echo "tools: $*"; }
 

@@ -1,6 +1,8 @@
 # Nomad dev agent for `make run`: one server+client in memory on the loopback
 # interface, running tasks with the raw_exec driver (plain processes as the
-# agent's user). scripts/run.sh starts it as
+# agent's user). This is the only agent where raw_exec is enabled; the
+# cluster's agents (vagrant/config/nomad.hcl) allow exec and docker only, with
+# ACLs on. The dev agent has no ACLs: it listens on 127.0.0.1 only. scripts/run.sh starts it as
 #   nomad agent -dev -config=jobs/agent/dev.hcl -data-dir=$STATE_DIR/nomad
 # (the data dir only holds allocation directories and task logs in dev mode).
 # Production agents: see vagrant/.

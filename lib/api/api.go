@@ -45,6 +45,10 @@ type Route struct {
 	Timeout time.Duration
 }
 
+// NoBody is the Request of an operation that takes no fields: an empty body
+// or an empty JSON object (with OptionalBody), anything else is refused.
+type NoBody struct{}
+
 // DefaultTimeout is the gateway's deadline for a route that sets none.
 const DefaultTimeout = 10 * time.Second
 

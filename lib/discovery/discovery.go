@@ -36,7 +36,7 @@ type Resolver struct {
 	ctx    context.Context
 	log    *slog.Logger
 
-	mu       sync.Mutex
+	mu       sync.RWMutex
 	watches  map[string]*watch
 	onChange []func(service string, instances []Instance)
 }
@@ -80,34 +80,54 @@ func (r *Resolver) Instances(ctx context.Context, service string) ([]Instance, e
 // Pick returns the next healthy instance of service, round-robin; avoid lists
 // instance IDs to skip when others exist (a retry should try another one).
 func (r *Resolver) Pick(ctx context.Context, service string, avoid ...string) (Instance, error) {
-	inst, err := r.Instances(ctx, service)
-	if err != nil {
-		return Instance{}, err
+	return r.PickFunc(ctx, service, func(in Instance) bool { return slices.Contains(avoid, in.ID) })
+}
+
+// PickFunc returns the next healthy instance of service, round-robin, for
+// which avoid is false; when avoid refuses every instance it returns the next
+// one all the same (whether to send anything is the caller's breaker's call,
+// not discovery's). avoid may be nil.
+func (r *Resolver) PickFunc(ctx context.Context, service string, avoid func(Instance) bool) (Instance, error) {
+	w := r.watch(service)
+	select {
+	case <-w.ready:
+	case <-ctx.Done():
+		return Instance{}, fmt.Errorf("discover %s: %w", service, ctx.Err())
 	}
+	w.mu.RLock()
+	inst := w.instances
+	w.mu.RUnlock()
 	if len(inst) == 0 {
 		return Instance{}, fmt.Errorf("discover %s: %w", service, ErrNoInstances)
 	}
-	w := r.watch(service)
-	n := w.next.Add(1)
-	for i := range inst {
-		cand := inst[(int(n)+i)%len(inst)]
-		if !slices.Contains(avoid, cand.ID) {
-			return cand, nil
+	n := int(w.next.Add(1) % uint64(len(inst)))
+	if avoid != nil {
+		for i := range inst {
+			if cand := inst[(n+i)%len(inst)]; !avoid(cand) {
+				return cand, nil
+			}
 		}
 	}
-	return inst[int(n)%len(inst)], nil
+	return inst[n], nil
 }
 
 // Watch starts following service without waiting for it.
 func (r *Resolver) Watch(service string) { r.watch(service) }
 
 func (r *Resolver) watch(service string) *watch {
+	// Every call looks its service up here: the common case takes a read lock.
+	r.mu.RLock()
+	w, ok := r.watches[service]
+	r.mu.RUnlock()
+	if ok {
+		return w
+	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if w, ok := r.watches[service]; ok {
 		return w
 	}
-	w := &watch{ready: make(chan struct{})}
+	w = &watch{ready: make(chan struct{})}
 	r.watches[service] = w
 	go r.follow(service, w)
 	return w

@@ -9,6 +9,7 @@ import (
 	"github.com/gorilla/mux"
 
 	"hospital/lib/apperr"
+	"hospital/lib/dates"
 )
 
 // errNotFound answers a path whose id cannot name anything.
@@ -65,41 +66,16 @@ func IntQuery(r *http.Request, name string, lo, hi int64) (*int64, error) {
 	return &n, nil
 }
 
-// Dates the platform accepts in queries and bodies: far enough for a birth
-// date and a booking horizon, near enough that date arithmetic and the
-// databases' DATE/DATETIME ranges never overflow.
-const (
-	MinYear = 1900
-	MaxYear = 2200
-)
-
-// DateQuery reads ?name= as a date (YYYY-MM-DD) between MinYear and
-// MaxYear, at midnight in loc; nil when absent.
+// DateQuery reads ?name= as a date (YYYY-MM-DD) between dates.MinYear and
+// dates.MaxYear, at midnight in loc; nil when absent.
 func DateQuery(r *http.Request, name string, loc *time.Location) (*time.Time, error) {
 	v := r.URL.Query().Get(name)
 	if v == "" {
 		return nil, nil
 	}
-	d, err := ParseDate(v, loc)
+	d, err := dates.Parse(v, loc)
 	if err != nil {
 		return nil, apperr.Field(name, err.Error())
 	}
 	return &d, nil
 }
-
-// ParseDate parses YYYY-MM-DD between MinYear and MaxYear at midnight in
-// loc; the error is a message fit for a client.
-func ParseDate(v string, loc *time.Location) (time.Time, error) {
-	d, err := time.ParseInLocation(time.DateOnly, v, loc)
-	if err != nil {
-		return time.Time{}, dateError("Enter a valid date in the format YYYY-MM-DD.")
-	}
-	if y := d.Year(); y < MinYear || y > MaxYear {
-		return time.Time{}, dateError("Enter a date between " + strconv.Itoa(MinYear) + " and " + strconv.Itoa(MaxYear) + ".")
-	}
-	return d, nil
-}
-
-type dateError string
-
-func (e dateError) Error() string { return string(e) }

@@ -9,9 +9,11 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
 	"regexp"
 	"runtime/debug"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/gorilla/mux"
@@ -69,7 +71,9 @@ const ClientIPHeader = "X-Client-IP"
 // docs/OPERATIONS.md), so the header is as trustworthy as that network rule.
 func clientIP(r *http.Request) string {
 	if v := r.Header.Get(ClientIPHeader); v != "" && len(v) <= 64 {
-		return v
+		if a, err := netip.ParseAddr(v); err == nil {
+			return a.Unmap().String()
+		}
 	}
 	host, _, err := net.SplitHostPort(r.RemoteAddr)
 	if err != nil {
@@ -143,6 +147,20 @@ type Metrics struct {
 	requests *prometheus.CounterVec
 	duration *prometheus.HistogramVec
 	inflight prometheus.Gauge
+
+	// Series already looked up, so recording a request allocates nothing.
+	mu     sync.RWMutex
+	series map[seriesKey]seriesPair
+}
+
+type seriesKey struct {
+	method, route string
+	code          int
+}
+
+type seriesPair struct {
+	requests prometheus.Counter
+	duration prometheus.Observer
 }
 
 // NewMetrics registers the HTTP metrics on reg.
@@ -158,10 +176,34 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		inflight: prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "http_requests_in_flight", Help: "HTTP requests being served.",
 		}),
+		series: map[seriesKey]seriesPair{},
 	}
 	reg.MustRegister(m.requests, m.duration, m.inflight)
 	return m
 }
+
+func (m *Metrics) seriesFor(method, route string, code int) seriesPair {
+	k := seriesKey{method, route, code}
+	m.mu.RLock()
+	s, ok := m.series[k]
+	m.mu.RUnlock()
+	if ok {
+		return s
+	}
+	s = seriesPair{
+		requests: m.requests.WithLabelValues(method, route, strconv.Itoa(code)),
+		duration: m.duration.WithLabelValues(method, route),
+	}
+	m.mu.Lock()
+	if len(m.series) < maxSeries {
+		m.series[k] = s
+	}
+	m.mu.Unlock()
+	return s
+}
+
+// maxSeries bounds the lookup cache (methods are client-chosen strings).
+const maxSeries = 4096
 
 // Observe logs each request (access log) and records RED metrics. It must sit
 // inside RequestID so the log line carries the request ID.
@@ -180,8 +222,9 @@ func (m *Metrics) Observe(next http.Handler) http.Handler {
 		if route == "" {
 			route = "unmatched"
 		}
-		m.requests.WithLabelValues(r.Method, route, strconv.Itoa(sw.status)).Inc()
-		m.duration.WithLabelValues(r.Method, route).Observe(elapsed.Seconds())
+		s := m.seriesFor(r.Method, route, sw.status)
+		s.requests.Inc()
+		s.duration.Observe(elapsed.Seconds())
 		if isProbe(r.URL.Path) && sw.status < 400 {
 			return // health checks every few seconds would drown the log
 		}
@@ -189,9 +232,9 @@ func (m *Metrics) Observe(next http.Handler) http.Handler {
 		if sw.status >= 500 {
 			level = slog.LevelError
 		}
-		logging.From(r.Context()).Log(r.Context(), level, "request",
-			"method", r.Method, "status", sw.status, "bytes", sw.bytes,
-			"duration_ms", float64(elapsed.Microseconds())/1000)
+		logging.From(r.Context()).LogAttrs(r.Context(), level, "request",
+			slog.String("method", r.Method), slog.Int("status", sw.status), slog.Int("bytes", sw.bytes),
+			slog.Float64("duration_ms", float64(elapsed.Microseconds())/1000))
 	})
 }
 

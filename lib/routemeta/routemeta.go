@@ -113,30 +113,36 @@ func Decode(meta map[string]string) ([]Route, error) {
 }
 
 // Match reports whether path matches pattern, and how specific the match is
-// (longer literal matches win; exact patterns beat prefixes).
+// (longer literal matches win; exact patterns beat prefixes). It runs on
+// every request for each candidate pattern, so it walks both strings
+// segment by segment and allocates nothing.
 func Match(pattern, path string) (bool, int) {
 	prefix := strings.HasSuffix(pattern, "*")
-	pat := strings.TrimSuffix(pattern, "*")
-	ps := strings.Split(strings.TrimPrefix(pat, "/"), "/")
-	xs := strings.Split(strings.TrimPrefix(path, "/"), "/")
+	pat := strings.TrimPrefix(strings.TrimSuffix(pattern, "*"), "/")
+	rest := strings.TrimPrefix(path, "/")
+	np := strings.Count(pat, "/") + 1
+	nx := strings.Count(rest, "/") + 1
 	if prefix {
-		// "/a/b/*" splits to [a b ""]: the empty tail matches any rest.
-		ps = ps[:len(ps)-1]
-		if len(xs) <= len(ps) {
+		// "/a/b/*" has segments a, b and an empty tail that matches any rest.
+		np--
+		if nx <= np {
 			return false, 0
 		}
-	} else if len(xs) != len(ps) {
+	} else if nx != np {
 		return false, 0
 	}
 	score := 0
-	for i, p := range ps {
+	for range np {
+		var p, x string
+		p, pat, _ = strings.Cut(pat, "/")
+		x, rest, _ = strings.Cut(rest, "/")
 		switch {
 		case p == "{}":
-			if xs[i] == "" {
+			if x == "" {
 				return false, 0
 			}
 			score++
-		case p == xs[i]:
+		case p == x:
 			score += 2
 		default:
 			return false, 0

@@ -1,20 +1,19 @@
 // Package svcclient is the one way a service calls another: an instance from
-// discovery, retries with go-retryablehttp (only where a repeat is safe), a
-// gobreaker circuit breaker per downstream service, a service token, and the
-// request ID and caller identity passed along.
+// discovery (skipping instances ejected as outliers), retries with
+// go-retryablehttp (only where a repeat is safe), a gobreaker circuit breaker
+// per downstream service that measures the service's health rather than any
+// one caller's input, a service token, and the request ID, caller identity
+// and end client's address passed along.
 package svcclient
 
 import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"log/slog"
-	"math/rand/v2"
 	"net/http"
-	"strconv"
 	"sync"
 	"time"
 
@@ -24,21 +23,14 @@ import (
 
 	"hospital/lib/auth"
 	"hospital/lib/discovery"
-	"hospital/lib/logging"
 )
 
-// Headers set on every outgoing call.
-const (
-	HeaderRequestID      = "X-Request-ID"
-	HeaderIdempotencyKey = "Idempotency-Key"
-	// HeaderOnBehalfOf names the end user a service call is made for. It is
-	// for audit logs only: receivers authorize on the service token.
-	HeaderOnBehalfOf = "X-On-Behalf-Of"
-	HeaderCaller     = "X-Caller-Service"
-)
-
-// maxResponseBody bounds what a call reads into memory.
+// maxResponseBody bounds what Do reads into memory.
 const maxResponseBody = 32 << 20
+
+// noInstanceRetryAfter is what a caller is told to wait when a service has
+// no healthy instance: a restarted instance is usually back within seconds.
+const noInstanceRetryAfter = 2 * time.Second
 
 // Options tune a Client; zero values take the defaults.
 type Options struct {
@@ -48,12 +40,17 @@ type Options struct {
 	RetryMax     int
 	RetryWaitMin time.Duration
 	RetryWaitMax time.Duration
-	// BreakerFailures consecutive failures open a downstream's breaker.
+	// BreakerFailures consecutive failures of a service (transport errors,
+	// timeouts, 502/503/504) open its breaker (default 5).
 	BreakerFailures uint32
-	// BreakerOpenFor is how long an open breaker fails fast before probing.
+	// BreakerOpenFor is how long an open breaker fails fast before it lets
+	// one probe through (default 1s); the probe's success closes it. A new
+	// passing instance in Consul closes it at once.
 	BreakerOpenFor time.Duration
-	Registerer     prometheus.Registerer
-	Logger         *slog.Logger
+	// Outliers tune per-instance ejection.
+	Outliers   OutlierOptions
+	Registerer prometheus.Registerer
+	Logger     *slog.Logger
 }
 
 // Client calls other services by name.
@@ -62,14 +59,18 @@ type Client struct {
 	resolver *discovery.Resolver
 	tokens   auth.TokenSource
 	retry    *retryablehttp.Client
+	http     *http.Client
 	opts     Options
 	log      *slog.Logger
+	// callerHdr is the X-Caller-Service value, shared by every call.
+	callerHdr []string
+	breakers  *breakers
+	outliers  *outliers
+	metrics   *metrics
 
-	mu       sync.Mutex
-	breakers map[string]*gobreaker.CircuitBreaker[*http.Response]
-
-	calls        *prometheus.CounterVec
-	breakerState *prometheus.GaugeVec
+	mu          sync.Mutex
+	known       map[string]map[string]bool // service → passing instance IDs
+	onAvailable []func(service string)
 }
 
 // New returns a client for the service named caller.
@@ -90,41 +91,45 @@ func New(caller string, resolver *discovery.Resolver, opts Options) *Client {
 		opts.BreakerFailures = 5
 	}
 	if opts.BreakerOpenFor == 0 {
-		opts.BreakerOpenFor = 10 * time.Second
+		opts.BreakerOpenFor = time.Second
 	}
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()
 	}
 	c := &Client{caller: caller, resolver: resolver, opts: opts, log: opts.Logger,
-		breakers: map[string]*gobreaker.CircuitBreaker[*http.Response]{}}
+		known: map[string]map[string]bool{}, metrics: newMetrics(opts.Registerer)}
+	if caller != "" {
+		c.callerHdr = []string{caller}
+	}
+	c.breakers = newBreakers(opts.BreakerFailures, gobreaker.Settings{
+		Timeout: opts.BreakerOpenFor, OnStateChange: c.breakerChanged,
+	})
+	c.outliers = newOutliers(opts.Outliers, opts.Logger, func(service, _, reason string, _ time.Duration) {
+		c.metrics.ejections.WithLabelValues(service, reason).Inc()
+	})
 
+	c.http = &http.Client{Timeout: opts.AttemptTimeout, Transport: newTransport()}
 	rc := retryablehttp.NewClient()
 	rc.Logger = nil
-	rc.HTTPClient = &http.Client{Timeout: opts.AttemptTimeout, Transport: newTransport()}
+	rc.HTTPClient = c.http
 	rc.RetryMax = opts.RetryMax
 	rc.RetryWaitMin = opts.RetryWaitMin
 	rc.RetryWaitMax = opts.RetryWaitMax
-	rc.CheckRetry = checkRetry
+	rc.CheckRetry = c.checkRetry
 	rc.Backoff = jitterBackoff
 	rc.ErrorHandler = retryablehttp.PassthroughErrorHandler
 	rc.PrepareRetry = c.prepareRetry
 	c.retry = rc
-
-	c.calls = prometheus.NewCounterVec(prometheus.CounterOpts{
-		Name: "svcclient_calls_total", Help: "Calls to other services, by target and outcome.",
-	}, []string{"target", "outcome"})
-	c.breakerState = prometheus.NewGaugeVec(prometheus.GaugeOpts{
-		Name: "svcclient_breaker_state", Help: "Circuit breaker state per target: 0 closed, 1 half-open, 2 open.",
-	}, []string{"target"})
-	if opts.Registerer != nil {
-		opts.Registerer.MustRegister(c.calls, c.breakerState)
-	}
+	resolver.OnChange(c.instancesChanged)
 	return c
 }
 
 func newTransport() *http.Transport {
 	t := http.DefaultTransport.(*http.Transport).Clone()
-	t.MaxIdleConnsPerHost = 64
+	// Keep enough idle connections per instance for the gateway's
+	// concurrency, so a busy client does not open and close connections.
+	t.MaxIdleConns = 1024
+	t.MaxIdleConnsPerHost = 256
 	t.IdleConnTimeout = 90 * time.Second
 	return t
 }
@@ -132,13 +137,30 @@ func newTransport() *http.Transport {
 // SetTokenSource sets where service tokens come from.
 func (c *Client) SetTokenSource(ts auth.TokenSource) { c.tokens = ts }
 
+// OnAvailable registers fn, called (in its own goroutine) when a service may
+// be called again: its breaker closed, or Consul reports a new passing
+// instance of it. A sender with queued calls for the service retries them.
+func (c *Client) OnAvailable(fn func(service string)) {
+	c.mu.Lock()
+	c.onAvailable = append(c.onAvailable, fn)
+	c.mu.Unlock()
+}
+
 // Request is one call.
 type Request struct {
 	Service string
 	Method  string
 	// Path is the request path with any query string.
-	Path   string
-	Body   []byte
+	Path string
+	Body []byte
+	// Stream is a body sent as it is read (instead of Body), for requests
+	// that cannot be retried anyway; a retryable request's Stream is read
+	// into memory first. Length is its size when known (else it is sent
+	// chunked). A read error of Stream is a *BodyError.
+	Stream io.Reader
+	Length int64
+	// Header is the outgoing request's header; the call takes it over (it
+	// adds its own headers to it).
 	Header http.Header
 	// IdempotencyKey makes a non-idempotent request safe to retry.
 	IdempotencyKey string
@@ -148,6 +170,9 @@ type Request struct {
 	Timeout time.Duration
 }
 
+// Retryable reports whether the request may be sent more than once.
+func (r Request) Retryable() bool { return r.IdempotencyKey != "" || idempotent(r.Method) }
+
 // Response is a completed call; the body is read in full.
 type Response struct {
 	Status   int
@@ -156,238 +181,163 @@ type Response struct {
 	Instance string
 }
 
-// UnavailableError means the service could not be reached: no healthy
-// instance, an open breaker, or every attempt failed in transport.
-type UnavailableError struct {
-	Service    string
-	RetryAfter time.Duration
-	Err        error
-}
-
-func (e *UnavailableError) Error() string {
-	return fmt.Sprintf("service %s unavailable: %v", e.Service, e.Err)
-}
-
-func (e *UnavailableError) Unwrap() error { return e.Err }
-
-// StatusError is a non-2xx answer to a JSON call.
-type StatusError struct {
-	Service string
-	Status  int
-	Body    []byte
-}
-
-func (e *StatusError) Error() string {
-	return fmt.Sprintf("service %s answered %d: %s", e.Service, e.Status, truncate(e.Body, 300))
-}
-
-func truncate(b []byte, n int) string {
-	if len(b) > n {
-		return string(b[:n]) + "..."
-	}
-	return string(b)
-}
-
-var errServerError = errors.New("server error")
-
-type ctxKey int
-
-const (
-	keyService ctxKey = iota
-	keyRetryable
-	keyTried
-)
-
-// Do performs req. A 5xx answer is returned as a Response (and counted
-// against the breaker); err is non-nil only when no answer was had.
+// Do performs req and reads the answer. A 5xx answer is returned as a
+// Response; err is non-nil only when no answer was had.
 func (c *Client) Do(ctx context.Context, req Request) (*Response, error) {
 	if req.Timeout > 0 {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, req.Timeout)
 		defer cancel()
 	}
-	inst, err := c.resolver.Pick(ctx, req.Service)
+	resp, done, err := c.send(ctx, req)
 	if err != nil {
-		c.calls.WithLabelValues(req.Service, "no_instance").Inc()
-		return nil, &UnavailableError{Service: req.Service, RetryAfter: 5 * time.Second, Err: err}
+		return nil, err
 	}
-	tried := &[]string{inst.ID}
-	retryable := req.IdempotencyKey != "" || idempotent(req.Method)
-	ctx = context.WithValue(ctx, keyService, req.Service)
-	ctx = context.WithValue(ctx, keyRetryable, retryable)
-	ctx = context.WithValue(ctx, keyTried, tried)
+	body, err := io.ReadAll(io.LimitReader(resp.Body, maxResponseBody))
+	resp.Body.Close()
+	if err != nil {
+		if ctx.Err() != nil {
+			done(excluded)
+			return nil, fmt.Errorf("call %s: %w", req.Service, ctx.Err())
+		}
+		done(unhealthy)
+		return nil, &UnavailableError{Service: req.Service, RetryAfter: time.Second, Reason: ReasonTransport,
+			Err: fmt.Errorf("read answer: %w", err)}
+	}
+	done(classify(ctx, resp, nil))
+	return &Response{Status: resp.StatusCode, Header: resp.Header, Body: body, Instance: resp.Request.URL.Host}, nil
+}
 
-	rreq, err := retryablehttp.NewRequestWithContext(ctx, req.Method, "http://"+inst.Address+req.Path, bodyOrNil(req.Body))
+// Send performs req and returns the live answer, whose body the caller
+// relays and closes (the gateway streams answers this way). The breaker
+// judges the call by its status.
+func (c *Client) Send(ctx context.Context, req Request) (*http.Response, error) {
+	resp, done, err := c.send(ctx, req)
+	if err != nil {
+		return nil, err
+	}
+	done(classify(ctx, resp, nil))
+	return resp, nil
+}
+
+// send picks an instance, asks the breaker, and makes the call (with
+// retries where safe). done reports the call's final outcome to the breaker.
+func (c *Client) send(ctx context.Context, req Request) (*http.Response, func(outcome), error) {
+	tok, err := c.token(ctx, req)
+	if err != nil {
+		return nil, nil, err
+	}
+	st := &attempt{service: req.Service, retryable: req.Retryable(), token: tok}
+	inst, err := c.pick(ctx, st)
+	if err != nil {
+		if ctx.Err() != nil {
+			return nil, nil, fmt.Errorf("call %s: %w", req.Service, ctx.Err())
+		}
+		c.metrics.call(req.Service, "no_instance")
+		return nil, nil, &UnavailableError{Service: req.Service, RetryAfter: noInstanceRetryAfter, Reason: ReasonNoInstance, Err: err}
+	}
+	allow, err := c.breakers.get(req.Service).Allow()
+	if err != nil {
+		c.metrics.call(req.Service, "breaker_open")
+		return nil, nil, &UnavailableError{Service: req.Service, RetryAfter: c.opts.BreakerOpenFor, Reason: ReasonBreakerOpen, Err: err}
+	}
+	done := func(o outcome) { allow(verdict(o)) }
+	ctx = context.WithValue(ctx, attemptKey{}, st)
+	resp, err := c.call(ctx, inst, req, st)
+	if err != nil {
+		o := classify(ctx, nil, err)
+		done(o)
+		switch {
+		case o == excluded:
+			c.metrics.call(req.Service, "canceled")
+			if ctx.Err() != nil {
+				return nil, nil, fmt.Errorf("call %s: %w", req.Service, ctx.Err())
+			}
+			return nil, nil, err
+		case ctx.Err() != nil:
+			// The caller's deadline: the service was too slow, which the
+			// breaker counted; the caller maps it (a handler to 504).
+			c.metrics.call(req.Service, "timeout")
+			return nil, nil, fmt.Errorf("call %s: %w", req.Service, ctx.Err())
+		}
+		c.metrics.call(req.Service, "transport_error")
+		return nil, nil, &UnavailableError{Service: req.Service, RetryAfter: time.Second, Reason: ReasonTransport, Err: err}
+	}
+	if resp.StatusCode >= 500 {
+		c.metrics.call(req.Service, "5xx")
+	} else {
+		c.metrics.call(req.Service, "ok")
+	}
+	return resp, done, nil
+}
+
+// call makes the HTTP exchange with inst: through go-retryablehttp when a
+// repeat is safe, else once, streaming the body.
+func (c *Client) call(ctx context.Context, inst discovery.Instance, req Request, st *attempt) (*http.Response, error) {
+	url := "http://" + inst.Address + req.Path
+	if st.retryable {
+		body := req.Body
+		if req.Stream != nil {
+			b, err := io.ReadAll(req.Stream)
+			if err != nil {
+				return nil, &BodyError{Err: err}
+			}
+			body = b
+		}
+		var rb any
+		if body != nil {
+			rb = body
+		}
+		rreq, err := retryablehttp.NewRequestWithContext(ctx, req.Method, url, rb)
+		if err != nil {
+			return nil, fmt.Errorf("build request to %s: %w", req.Service, err)
+		}
+		c.setHeaders(ctx, rreq.Request, req, len(body) > 0)
+		return c.retry.Do(rreq)
+	}
+
+	var body io.Reader
+	var cb *clientBody
+	switch {
+	case req.Stream != nil:
+		cb = &clientBody{r: req.Stream}
+		body = cb
+	case req.Body != nil:
+		body = bytes.NewReader(req.Body)
+	}
+	hreq, err := http.NewRequestWithContext(ctx, req.Method, url, body)
 	if err != nil {
 		return nil, fmt.Errorf("build request to %s: %w", req.Service, err)
 	}
-	if err := c.setHeaders(ctx, rreq.Request, req); err != nil {
-		return nil, err
+	if cb != nil && req.Length > 0 {
+		hreq.ContentLength = req.Length
 	}
-
-	cb := c.breaker(req.Service)
-	var answeredBy string
-	resp, err := cb.Execute(func() (*http.Response, error) {
-		resp, err := c.retry.Do(rreq)
-		if err != nil {
-			return nil, err
+	c.setHeaders(ctx, hreq, req, body != nil)
+	resp, err := c.http.Do(hreq)
+	if cb != nil && cb.err != nil {
+		// The caller's body failed (client gone, or over its size limit):
+		// not the service's doing, whatever the transport made of it.
+		if resp != nil {
+			resp.Body.Close()
 		}
-		answeredBy = resp.Request.URL.Host
-		body, rerr := io.ReadAll(io.LimitReader(resp.Body, maxResponseBody))
-		resp.Body.Close()
-		if rerr != nil {
-			return nil, fmt.Errorf("read response: %w", rerr)
-		}
-		resp.Body = io.NopCloser(bytes.NewReader(body))
-		if resp.StatusCode >= 500 {
-			return resp, errServerError
-		}
-		return resp, nil
-	})
-	switch {
-	case errors.Is(err, gobreaker.ErrOpenState), errors.Is(err, gobreaker.ErrTooManyRequests):
-		c.calls.WithLabelValues(req.Service, "breaker_open").Inc()
-		return nil, &UnavailableError{Service: req.Service, RetryAfter: c.opts.BreakerOpenFor, Err: err}
-	case errors.Is(err, errServerError):
-		c.calls.WithLabelValues(req.Service, "5xx").Inc()
-	case err != nil:
-		if ctx.Err() != nil {
-			// The caller's deadline or cancellation, not the service's fault:
-			// report it as such (a handler maps a deadline to 504).
-			return nil, fmt.Errorf("call %s: %w", req.Service, ctx.Err())
-		}
-		c.calls.WithLabelValues(req.Service, "transport_error").Inc()
-		return nil, &UnavailableError{Service: req.Service, RetryAfter: time.Second, Err: err}
-	default:
-		c.calls.WithLabelValues(req.Service, "ok").Inc()
+		return nil, &BodyError{Err: cb.err}
 	}
-	body, _ := io.ReadAll(resp.Body)
-	return &Response{Status: resp.StatusCode, Header: resp.Header, Body: body, Instance: answeredBy}, nil
+	c.record(ctx, st, inst.ID, resp, err)
+	return resp, err
 }
 
-func bodyOrNil(b []byte) any {
-	if b == nil {
-		return nil
-	}
-	return b
+// clientBody remembers why the caller's body could not be read.
+type clientBody struct {
+	r   io.Reader
+	err error
 }
 
-func (c *Client) setHeaders(ctx context.Context, r *http.Request, req Request) error {
-	for k, vs := range req.Header {
-		for _, v := range vs {
-			r.Header.Add(k, v)
-		}
+func (b *clientBody) Read(p []byte) (int, error) {
+	n, err := b.r.Read(p)
+	if err != nil && err != io.EOF {
+		b.err = err
 	}
-	if len(req.Body) > 0 && r.Header.Get("Content-Type") == "" {
-		r.Header.Set("Content-Type", "application/json")
-	}
-	if r.Header.Get("Accept") == "" {
-		r.Header.Set("Accept", "application/json")
-	}
-	if id := logging.RequestID(ctx); id != "" && r.Header.Get(HeaderRequestID) == "" {
-		r.Header.Set(HeaderRequestID, id)
-	}
-	if req.IdempotencyKey != "" {
-		r.Header.Set(HeaderIdempotencyKey, req.IdempotencyKey)
-	}
-	if c.caller != "" {
-		r.Header.Set(HeaderCaller, c.caller)
-	}
-	if id, ok := auth.FromContext(ctx); ok && !id.IsService() && id.UserID != 0 && r.Header.Get(HeaderOnBehalfOf) == "" {
-		r.Header.Set(HeaderOnBehalfOf, strconv.FormatInt(id.UserID, 10))
-	}
-	if !req.Anonymous && c.tokens != nil && r.Header.Get("Authorization") == "" {
-		tok, err := c.tokens.Token(ctx)
-		if err != nil {
-			return fmt.Errorf("service token for call to %s: %w", req.Service, err)
-		}
-		r.Header.Set("Authorization", "Bearer "+tok)
-	}
-	return nil
-}
-
-func idempotent(method string) bool {
-	switch method {
-	case http.MethodGet, http.MethodHead, http.MethodOptions, http.MethodPut, http.MethodDelete:
-		return true
-	}
-	return false
-}
-
-// checkRetry retries transport errors and 502/503/504, and only for requests
-// that are safe to repeat. A 500 is not retried: it is usually a bug that
-// would fail again.
-func checkRetry(ctx context.Context, resp *http.Response, err error) (bool, error) {
-	if ctx.Err() != nil {
-		return false, ctx.Err()
-	}
-	if ok, _ := ctx.Value(keyRetryable).(bool); !ok {
-		return false, nil
-	}
-	if err != nil {
-		return true, nil
-	}
-	switch resp.StatusCode {
-	case http.StatusBadGateway, http.StatusServiceUnavailable, http.StatusGatewayTimeout:
-		return true, nil
-	}
-	return false, nil
-}
-
-// jitterBackoff is exponential backoff with full jitter, so callers that
-// failed together do not retry together.
-func jitterBackoff(lo, hi time.Duration, attempt int, _ *http.Response) time.Duration {
-	ceil := lo << min(attempt, 16)
-	if ceil > hi || ceil <= 0 {
-		ceil = hi
-	}
-	return lo + rand.N(ceil-lo+1)
-}
-
-// prepareRetry sends a retry to another instance when there is one.
-func (c *Client) prepareRetry(r *http.Request) error {
-	service, _ := r.Context().Value(keyService).(string)
-	tried, _ := r.Context().Value(keyTried).(*[]string)
-	if service == "" || tried == nil {
-		return nil
-	}
-	inst, err := c.resolver.Pick(r.Context(), service, *tried...)
-	if err != nil {
-		return nil // keep the previous address; the attempt will tell
-	}
-	*tried = append(*tried, inst.ID)
-	r.URL.Host = inst.Address
-	r.Host = inst.Address
-	return nil
-}
-
-func (c *Client) breaker(service string) *gobreaker.CircuitBreaker[*http.Response] {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if cb, ok := c.breakers[service]; ok {
-		return cb
-	}
-	failures := c.opts.BreakerFailures
-	cb := gobreaker.NewCircuitBreaker[*http.Response](gobreaker.Settings{
-		Name:        service,
-		MaxRequests: 1,
-		Timeout:     c.opts.BreakerOpenFor,
-		ReadyToTrip: func(counts gobreaker.Counts) bool { return counts.ConsecutiveFailures >= failures },
-		IsExcluded: func(err error) bool {
-			return errors.Is(err, context.Canceled)
-		},
-		OnStateChange: func(name string, from, to gobreaker.State) {
-			c.breakerState.WithLabelValues(name).Set(float64(to))
-			c.log.Warn("circuit breaker state changed", "target", name, "from", from.String(), "to", to.String())
-		},
-	})
-	c.breakers[service] = cb
-	return cb
-}
-
-// BreakerState reports a downstream's breaker state (for tests and health pages).
-func (c *Client) BreakerState(service string) gobreaker.State {
-	return c.breaker(service).State()
+	return n, err
 }
 
 // JSON sends in (if not nil) as JSON and decodes a 2xx answer into out (if

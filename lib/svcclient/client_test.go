@@ -3,6 +3,7 @@ package svcclient_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net"
@@ -10,8 +11,11 @@ import (
 	"net/http/httptest"
 	"os"
 	"strconv"
+	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
+	"testing/iotest"
 	"time"
 
 	consul "github.com/hashicorp/consul/api"
@@ -70,46 +74,296 @@ func status(code int) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(code) }
 }
 
-func TestBreakerTripsOn5xxNotOn4xx(t *testing.T) {
-	c := testkit.StartConsul(t)
-	bad := register(t, c, "flaky", status(http.StatusInternalServerError))
-	client, _ := newClient(t, c, svcclient.Options{BreakerFailures: 3, BreakerOpenFor: time.Minute})
-	ctx := context.Background()
+func call(t *testing.T, client *svcclient.Client, service, method, path string) int {
+	t.Helper()
+	resp, err := client.Do(context.Background(), svcclient.Request{Service: service, Method: method, Path: path})
+	if err != nil {
+		t.Fatalf("%s %s %s: %v", service, method, path, err)
+	}
+	return resp.Status
+}
 
-	// 4xx answers are the caller's fault: they never open the breaker.
+func TestBreakerCountsServiceHealthNotAnswers(t *testing.T) {
+	c := testkit.StartConsul(t)
+	client, _ := newClient(t, c, svcclient.Options{BreakerFailures: 3, BreakerOpenFor: time.Minute})
+
+	// 4xx answers are the caller's fault and 500s are one request's
+	// failure: neither opens the breaker, however many.
 	notFound := register(t, c, "strict", status(http.StatusNotFound))
+	broken := register(t, c, "buggy", status(http.StatusInternalServerError))
 	for range 10 {
-		resp, err := client.Do(ctx, svcclient.Request{Service: "strict", Method: http.MethodGet, Path: "/x"})
-		if err != nil || resp.Status != http.StatusNotFound {
-			t.Fatalf("4xx call: %v %v", resp, err)
+		if st := call(t, client, "strict", http.MethodGet, "/x"); st != http.StatusNotFound {
+			t.Fatalf("4xx call: %d", st)
+		}
+		if st := call(t, client, "buggy", http.MethodPost, "/x"); st != http.StatusInternalServerError {
+			t.Fatalf("500 call: %d", st)
 		}
 	}
-	if st := client.BreakerState("strict"); st != gobreaker.StateClosed {
-		t.Fatalf("breaker after 10 x 404 = %s, want closed", st)
+	for _, svc := range []string{"strict", "buggy"} {
+		if st := client.BreakerState(svc); st != gobreaker.StateClosed {
+			t.Fatalf("%s breaker after 10 answers = %s, want closed", svc, st)
+		}
 	}
-	if notFound.hits.Load() != 10 {
-		t.Fatalf("404s were retried: %d hits for 10 calls", notFound.hits.Load())
+	if notFound.hits.Load() != 10 || broken.hits.Load() != 10 {
+		t.Fatalf("4xx/500 were retried: %d and %d hits for 10 calls", notFound.hits.Load(), broken.hits.Load())
 	}
 
-	// 500s count: after three the breaker opens and calls fail fast.
+	// 503s say the service cannot serve: after three the breaker opens and
+	// calls fail fast.
+	bad := register(t, c, "flaky", status(http.StatusServiceUnavailable))
 	for range 3 {
-		resp, err := client.Do(ctx, svcclient.Request{Service: "flaky", Method: http.MethodPost, Path: "/x"})
-		if err != nil || resp.Status != http.StatusInternalServerError {
-			t.Fatalf("5xx call: %v %v", resp, err)
+		if st := call(t, client, "flaky", http.MethodPost, "/x"); st != http.StatusServiceUnavailable {
+			t.Fatalf("503 call: %d", st)
 		}
 	}
 	if st := client.BreakerState("flaky"); st != gobreaker.StateOpen {
-		t.Fatalf("breaker after 3 x 500 = %s, want open", st)
+		t.Fatalf("breaker after 3 x 503 = %s, want open", st)
 	}
 	before := bad.hits.Load()
-	_, err := client.Do(ctx, svcclient.Request{Service: "flaky", Method: http.MethodGet, Path: "/x"})
+	_, err := client.Do(context.Background(), svcclient.Request{Service: "flaky", Method: http.MethodGet, Path: "/x"})
 	var ue *svcclient.UnavailableError
-	if !errors.As(err, &ue) || ue.RetryAfter != time.Minute {
-		t.Fatalf("open breaker error = %v, want UnavailableError with RetryAfter 1m", err)
+	if !errors.As(err, &ue) || ue.RetryAfter != time.Minute || ue.Reason != svcclient.ReasonBreakerOpen {
+		t.Fatalf("open breaker error = %v, want UnavailableError(breaker_open) with RetryAfter 1m", err)
 	}
 	if bad.hits.Load() != before {
 		t.Fatal("open breaker still sent the request")
 	}
+}
+
+// TestOneClientsFailuresDoNotHurtAnother: a client whose every request
+// makes the service fail with 500 (its own bad input) runs alongside a
+// well-behaved client; the well-behaved one never sees a failure, the
+// breaker stays closed and an instance stays in rotation, with one instance
+// and with two.
+func TestOneClientsFailuresDoNotHurtAnother(t *testing.T) {
+	c := testkit.StartConsul(t)
+	handler := func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Query().Get("bad") != "" {
+			http.Error(w, "bug reached by this input", http.StatusInternalServerError)
+			return
+		}
+		w.WriteHeader(http.StatusOK)
+	}
+	for _, n := range []int{1, 2} {
+		service := "shared-" + strconv.Itoa(n)
+		var ids []string
+		for range n {
+			ids = append(ids, register(t, c, service, handler).id)
+		}
+		client, res := newClient(t, c, svcclient.Options{BreakerFailures: 3,
+			Outliers: svcclient.OutlierOptions{MinRequests: 5, ConsecutiveFailures: 2}})
+		waitInstances(t, res, service, n)
+
+		ctx, cancel := context.WithCancel(context.Background())
+		var wg sync.WaitGroup
+		var badCalls atomic.Int64
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for ctx.Err() == nil {
+				resp, err := client.Do(ctx, svcclient.Request{Service: service, Method: http.MethodPost, Path: "/x?bad=1"})
+				if err == nil && resp.Status == http.StatusInternalServerError {
+					badCalls.Add(1)
+				}
+			}
+		}()
+		for i := range 200 {
+			if st := call(t, client, service, http.MethodGet, "/x"); st != http.StatusOK {
+				cancel()
+				t.Fatalf("%d instance(s): good request %d answered %d while another client failed", n, i, st)
+			}
+		}
+		cancel()
+		wg.Wait()
+		if badCalls.Load() < 50 {
+			t.Fatalf("%d instance(s): only %d failing requests ran alongside", n, badCalls.Load())
+		}
+		if st := client.BreakerState(service); st != gobreaker.StateClosed {
+			t.Fatalf("%d instance(s): breaker %s", n, st)
+		}
+		// Round-robin can line one client's requests up with one instance,
+		// which may then look like an outlier; it is never the last one.
+		inRotation := 0
+		for _, id := range ids {
+			if !client.Ejected(service, id) {
+				inRotation++
+			}
+		}
+		if inRotation == 0 {
+			t.Fatalf("%d instance(s): every instance ejected for another client's input", n)
+		}
+	}
+}
+
+func waitInstances(t *testing.T, res *discovery.Resolver, service string, n int) {
+	t.Helper()
+	err := testkit.Until(context.Background(), 10*time.Second, nil, func(ctx context.Context) error {
+		inst, err := res.Instances(ctx, service)
+		if err != nil || len(inst) != n {
+			return fmt.Errorf("%s: %d instances, want %d (%v)", service, len(inst), n, err)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestOutlierEjection: an instance that fails where its peer does not is
+// taken out of rotation (a dead one after a few transport errors, a broken
+// one by its 5xx ratio), and comes back when its time is up.
+func TestOutlierEjection(t *testing.T) {
+	c := testkit.StartConsul(t)
+	opts := svcclient.Options{BreakerFailures: 100, Outliers: svcclient.OutlierOptions{
+		ConsecutiveFailures: 2, MinRequests: 6, EjectFor: 400 * time.Millisecond, MaxEjectFor: 400 * time.Millisecond}}
+
+	t.Run("dead instance", func(t *testing.T) {
+		good := register(t, c, "dead-pair", status(http.StatusOK))
+		dead := register(t, c, "dead-pair", status(http.StatusOK))
+		dead.srv.Close() // registered and passing, but refuses connections
+		client, res := newClient(t, c, opts)
+		waitInstances(t, res, "dead-pair", 2)
+		failed := 0
+		for range 20 {
+			// POST is never retried, so each failure reaches the caller.
+			_, err := client.Do(context.Background(), svcclient.Request{Service: "dead-pair", Method: http.MethodPost, Path: "/"})
+			if err != nil {
+				failed++
+			}
+		}
+		if failed != 2 {
+			t.Fatalf("%d of 20 calls failed, want exactly the 2 that ejected the dead instance", failed)
+		}
+		if !client.Ejected("dead-pair", dead.id) || client.Ejected("dead-pair", good.id) {
+			t.Fatal("the dead instance is not the one ejected")
+		}
+	})
+
+	t.Run("broken instance", func(t *testing.T) {
+		good := register(t, c, "broken-pair", status(http.StatusOK))
+		broken := register(t, c, "broken-pair", status(http.StatusInternalServerError))
+		client, res := newClient(t, c, opts)
+		waitInstances(t, res, "broken-pair", 2)
+		for range 16 {
+			call(t, client, "broken-pair", http.MethodGet, "/")
+		}
+		if !client.Ejected("broken-pair", broken.id) {
+			t.Fatal("an instance answering only 500 beside a healthy one was not ejected")
+		}
+		before := broken.hits.Load()
+		for range 10 {
+			if st := call(t, client, "broken-pair", http.MethodGet, "/"); st != http.StatusOK {
+				t.Fatalf("call while the broken instance is ejected: %d", st)
+			}
+		}
+		if broken.hits.Load() != before {
+			t.Fatal("an ejected instance still got calls")
+		}
+		// Back in rotation when the ejection ends.
+		err := testkit.Until(context.Background(), 5*time.Second, nil, func(ctx context.Context) error {
+			call(t, client, "broken-pair", http.MethodGet, "/")
+			if broken.hits.Load() == before {
+				return errors.New("ejected instance not back yet")
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if client.Ejected("broken-pair", good.id) {
+			t.Fatal("the healthy instance was ejected")
+		}
+	})
+
+	t.Run("last instance stays", func(t *testing.T) {
+		only := register(t, c, "lonely", status(http.StatusOK))
+		only.srv.Close()
+		client, res := newClient(t, c, opts)
+		waitInstances(t, res, "lonely", 1)
+		for range 5 {
+			_, _ = client.Do(context.Background(), svcclient.Request{Service: "lonely", Method: http.MethodPost, Path: "/"})
+		}
+		if client.Ejected("lonely", only.id) {
+			t.Fatal("the only instance was ejected")
+		}
+	})
+}
+
+// TestBreakerRecovery: an open breaker closes on the first successful
+// probe after its open time, and at once when Consul reports a new passing
+// instance.
+func TestBreakerRecovery(t *testing.T) {
+	c := testkit.StartConsul(t)
+
+	t.Run("probe", func(t *testing.T) {
+		var healthy atomic.Bool
+		register(t, c, "probed", func(w http.ResponseWriter, r *http.Request) {
+			if !healthy.Load() {
+				w.WriteHeader(http.StatusServiceUnavailable)
+			}
+		})
+		client, _ := newClient(t, c, svcclient.Options{BreakerFailures: 2, BreakerOpenFor: 200 * time.Millisecond, RetryMax: -1})
+		for range 2 {
+			call(t, client, "probed", http.MethodPost, "/")
+		}
+		if st := client.BreakerState("probed"); st != gobreaker.StateOpen {
+			t.Fatalf("breaker %s, want open", st)
+		}
+		healthy.Store(true)
+		err := testkit.Until(context.Background(), 5*time.Second, nil, func(ctx context.Context) error {
+			if client.BreakerState("probed") != gobreaker.StateHalfOpen {
+				return errors.New("not half-open yet")
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if st := call(t, client, "probed", http.MethodGet, "/"); st != http.StatusOK {
+			t.Fatalf("probe: %d", st)
+		}
+		if st := client.BreakerState("probed"); st != gobreaker.StateClosed {
+			t.Fatalf("breaker after one successful probe: %s, want closed", st)
+		}
+	})
+
+	t.Run("new instance", func(t *testing.T) {
+		old := register(t, c, "restarted", status(http.StatusServiceUnavailable))
+		client, res := newClient(t, c, svcclient.Options{BreakerFailures: 2, BreakerOpenFor: time.Hour, RetryMax: -1})
+		available := make(chan string, 4)
+		client.OnAvailable(func(service string) { available <- service })
+		for range 2 {
+			call(t, client, "restarted", http.MethodPost, "/")
+		}
+		if st := client.BreakerState("restarted"); st != gobreaker.StateOpen {
+			t.Fatalf("breaker %s, want open", st)
+		}
+		if err := c.Client.Agent().ServiceDeregister(old.id); err != nil {
+			t.Fatal(err)
+		}
+		waitInstances(t, res, "restarted", 0)
+		register(t, c, "restarted", status(http.StatusOK))
+		err := testkit.Until(context.Background(), 5*time.Second, nil, func(ctx context.Context) error {
+			if st := client.BreakerState("restarted"); st != gobreaker.StateClosed {
+				return fmt.Errorf("breaker %s", st)
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatalf("a new passing instance did not close the breaker within an hour-long open time: %v", err)
+		}
+		if st := call(t, client, "restarted", http.MethodGet, "/"); st != http.StatusOK {
+			t.Fatalf("call after the new instance: %d", st)
+		}
+		select {
+		case s := <-available:
+			if s != "restarted" {
+				t.Fatalf("OnAvailable(%q)", s)
+			}
+		case <-time.After(5 * time.Second):
+			t.Fatal("OnAvailable not called")
+		}
+	})
 }
 
 func TestCancellationDoesNotTripBreaker(t *testing.T) {
@@ -227,5 +481,51 @@ func TestNoInstancesIsUnavailable(t *testing.T) {
 	}
 	if time.Since(start) > 5*time.Second {
 		t.Fatalf("took %s to report an absent service", time.Since(start))
+	}
+}
+
+// TestStreamedBodies: a request that cannot be retried sends its body as it
+// is read and Send hands back the live answer; a caller body that fails is
+// a BodyError and counts nothing against the service.
+func TestStreamedBodies(t *testing.T) {
+	c := testkit.StartConsul(t)
+	got := make(chan string, 4)
+	register(t, c, "sink", func(w http.ResponseWriter, r *http.Request) {
+		b, err := io.ReadAll(r.Body)
+		if err != nil {
+			return
+		}
+		got <- fmt.Sprintf("%s %d %s", r.Method, r.ContentLength, b)
+		w.Header().Set("X-Seen", strconv.Itoa(len(b)))
+		_, _ = w.Write(b)
+	})
+	client, _ := newClient(t, c, svcclient.Options{BreakerFailures: 1, BreakerOpenFor: time.Hour})
+	ctx := context.Background()
+
+	resp, err := client.Send(ctx, svcclient.Request{Service: "sink", Method: http.MethodPost, Path: "/",
+		Stream: strings.NewReader("streamed"), Length: 8})
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if string(body) != "streamed" || resp.Header.Get("X-Seen") != "8" || <-got != "POST 8 streamed" {
+		t.Fatalf("streamed call: %d %q", resp.StatusCode, body)
+	}
+	// A retryable request's stream is read first, so it can be sent again.
+	r2, err := client.Do(ctx, svcclient.Request{Service: "sink", Method: http.MethodPut, Path: "/",
+		Stream: strings.NewReader("again")})
+	if err != nil || string(r2.Body) != "again" || <-got != "PUT 5 again" {
+		t.Fatalf("retryable stream: %v %v", r2, err)
+	}
+
+	_, err = client.Send(ctx, svcclient.Request{Service: "sink", Method: http.MethodPost, Path: "/",
+		Stream: io.MultiReader(strings.NewReader("partial"), iotest.ErrReader(errors.New("client went away")))})
+	var be *svcclient.BodyError
+	if !errors.As(err, &be) {
+		t.Fatalf("failing client body: %v, want BodyError", err)
+	}
+	if st := client.BreakerState("sink"); st != gobreaker.StateClosed {
+		t.Fatalf("a client's failing body opened the breaker (threshold 1): %s", st)
 	}
 }

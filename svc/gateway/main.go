@@ -5,7 +5,10 @@ package main
 import (
 	"context"
 	"fmt"
+	"net/http"
+	"net/http/pprof"
 	"os"
+	"time"
 
 	"hospital/lib/service"
 	"hospital/svc/gateway/gateway"
@@ -31,5 +34,22 @@ func run() error {
 	if err != nil {
 		return err
 	}
+	if cfg.PprofAddr != "" {
+		go servePprof(cfg.PprofAddr, s)
+	}
 	return s.Run(context.Background(), g.Spec())
+}
+
+// servePprof serves the profiler on addr (PPROF_ADDR), apart from the
+// public listener.
+func servePprof(addr string, s *service.Service) {
+	mux := http.NewServeMux()
+	mux.HandleFunc("/debug/pprof/", pprof.Index)
+	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	srv := &http.Server{Addr: addr, Handler: mux, ReadHeaderTimeout: 5 * time.Second}
+	go func() { <-s.Context().Done(); _ = srv.Close() }()
+	if err := srv.ListenAndServe(); err != nil && err != http.ErrServerClosed {
+		s.Log.Error("pprof listener", "addr", addr, "err", err.Error())
+	}
 }

@@ -1,13 +1,18 @@
-// Command ferretdb runs FerretDB v1.24 (a MongoDB wire-protocol server) on
-// its SQLite backend for local runs and tests.
+// Command ferretdb runs FerretDB v1.24 (a MongoDB wire-protocol server) for
+// local runs and tests, on its PostgreSQL backend (or SQLite).
 //
 // It wraps the embeddable package github.com/FerretDB/FerretDB/ferretdb
 // because the upstream command refuses to start when built from the Go
 // module proxy (its version file is generated at release time). The flags
 // mirror the upstream ones that matter here:
 //
-//	ferretdb --listen-addr=127.0.0.1:27017 --sqlite-url=file:/var/lib/ferretdb/ \
+//	ferretdb --listen-addr=127.0.0.1:27017 --handler=pg \
+//	         --postgresql-url=postgres://127.0.0.1:5432/ferretdb \
 //	         --debug-addr=127.0.0.1:8088 --log-level=info
+//
+// With no user in --postgresql-url, every client authenticates (PLAIN) and
+// FerretDB connects to PostgreSQL as that client, so nothing is reachable
+// without a PostgreSQL role's password.
 //
 // The debug address serves /debug/livez and /debug/readyz (200 once the
 // MongoDB listener is bound).
@@ -41,7 +46,7 @@ func main() {
 func run() error {
 	listenAddr := flag.String("listen-addr", "127.0.0.1:27017", "listen TCP address (empty disables TCP)")
 	listenUnix := flag.String("listen-unix", "", "listen Unix domain socket path")
-	handler := flag.String("handler", "sqlite", "backend handler: sqlite or postgresql")
+	handler := flag.String("handler", "sqlite", "backend handler: postgresql (pg) or sqlite")
 	sqliteURL := flag.String("sqlite-url", "file:data/", "SQLite URI (directory) for the sqlite handler")
 	pgURL := flag.String("postgresql-url", "postgres://127.0.0.1:5432/ferretdb", "PostgreSQL URL for the postgresql handler")
 	debugAddr := flag.String("debug-addr", "127.0.0.1:8088", "listen address for /debug/livez and /debug/readyz (empty or - disables)")
@@ -91,8 +96,21 @@ func run() error {
 		defer srv.Close()
 	}
 
-	logger.Info("ferretdb listening", "uri", f.MongoDBURI(), "handler", *handler, "sqlite_url", *sqliteURL)
+	backend := *sqliteURL
+	if *handler != "sqlite" {
+		backend = redactURL(*pgURL)
+	}
+	logger.Info("ferretdb listening", "uri", f.MongoDBURI(), "handler", *handler, "backend", backend)
 	return f.Run(ctx)
+}
+
+// redactURL hides a password in a PostgreSQL URL before it is logged.
+func redactURL(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return "(unparsable URL)"
+	}
+	return u.Redacted()
 }
 
 // ensureSQLiteDir creates the directory a file: SQLite URI points at.

@@ -17,12 +17,23 @@ ports {
   grpc = 8502
 }
 
-# Deny by default; each service gets a token of consul/acl/<name>.hcl.
-# After the first start: consul acl bootstrap, then create the policies.
+# Closed by default: every request needs a token. The tokens below are
+# generated on the host by vagrant/tokens.sh before `vagrant up`; the servers
+# create the management token at the first election, and
+# vagrant/bootstrap-acl.sh then creates the policies (consul/acl/) and the
+# tokens with these SecretIDs, so the agents hold valid tokens from the start.
 acl {
   enabled                  = true
   default_policy           = "deny"
+  down_policy              = "extend-cache"
   enable_token_persistence = true
+
+  tokens {
+    initial_management = "@CONSUL_MANAGEMENT_TOKEN@"
+    agent              = "@CONSUL_AGENT_TOKEN@"
+    # Requests without a token (DNS lookups) get consul/acl/dns.hcl: read only.
+    default = "@CONSUL_DNS_TOKEN@"
+  }
 }
 
 performance {

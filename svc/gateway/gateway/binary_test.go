@@ -29,7 +29,14 @@ func TestBinary(t *testing.T) {
 		}
 	}
 
+	// With the default ROUTE_OWNERS: the user service's path, before it has
+	// ever registered, is a 503 with Retry-After; a path nobody owns is a 404.
 	resp, body := call(t, http.MethodGet, gw.URL+"/api/v1/users/me/", nil)
+	problemBody(t, resp, body, http.StatusServiceUnavailable)
+	if resp.Header.Get("Retry-After") == "" {
+		t.Errorf("503 without Retry-After")
+	}
+	resp, body = call(t, http.MethodGet, gw.URL+"/api/v1/nothing/", nil)
 	problemBody(t, resp, body, http.StatusNotFound)
 	resp, _ = call(t, http.MethodOptions, gw.URL+"/api/v1/users/me/", nil,
 		"Origin", "https://app.example", "Access-Control-Request-Method", "GET")

@@ -29,10 +29,18 @@ type Config struct {
 	RateLimitPerMinute float64 `env:"RATE_LIMIT_PER_MINUTE" envDefault:"20"`
 	// RateLimitBurst is how many requests a client may make at once.
 	RateLimitBurst int `env:"RATE_LIMIT_BURST" envDefault:"10"`
-	// TrustedProxies are the CIDRs (or IPs) whose X-Forwarded-For is believed.
+	// TrustedProxies are the CIDRs (or IPs) whose X-Forwarded-For (and
+	// X-Forwarded-Proto, for HSTS) is believed.
 	TrustedProxies []string `env:"TRUSTED_PROXIES" envSeparator:","`
+	// RouteOwners says which service may serve which path prefixes
+	// ("prefix=service,..."; see DefaultRouteOwners, used when empty).
+	RouteOwners string `env:"ROUTE_OWNERS"`
 	// DefaultRouteTimeout applies to routes that advertise no timeout.
 	DefaultRouteTimeout time.Duration `env:"DEFAULT_ROUTE_TIMEOUT" envDefault:"10s"`
+	// PprofAddr, when set, serves Go's profiler (/debug/pprof/) on its own
+	// listener there, for operators measuring the gateway; never the
+	// public address.
+	PprofAddr string `env:"PPROF_ADDR"`
 	// MaxRouteTimeout caps what a service may advertise.
 	MaxRouteTimeout time.Duration `env:"MAX_ROUTE_TIMEOUT" envDefault:"60s"`
 }
@@ -55,6 +63,12 @@ func (c *Config) validate() error {
 	c.TrustedProxies = cleanList(c.TrustedProxies)
 	if _, err := parsePrefixes(c.TrustedProxies); err != nil {
 		return err
+	}
+	if strings.TrimSpace(c.RouteOwners) == "" {
+		c.RouteOwners = DefaultRouteOwners
+	}
+	if _, err := ParseOwners(c.RouteOwners); err != nil {
+		return fmt.Errorf("config: %w", err)
 	}
 	if c.DefaultRouteTimeout <= 0 {
 		return fmt.Errorf("config: DEFAULT_ROUTE_TIMEOUT must be positive")

@@ -19,6 +19,7 @@ import (
 	"hospital/lib/auth"
 	"hospital/lib/health"
 	"hospital/lib/logging"
+	"hospital/lib/middleware"
 	"hospital/lib/problem"
 	"hospital/lib/service"
 	"hospital/lib/svcclient"
@@ -33,9 +34,10 @@ type Gateway struct {
 	verifier *auth.Verifier
 	limiter  *rateLimiter
 	trusted  []netip.Prefix
+	docs     *docs
 	handler  http.Handler
 
-	upstreamCalls *prometheus.CounterVec
+	upstream *upstreamMetrics
 }
 
 // New builds the gateway on the service's shared parts and starts following
@@ -45,33 +47,42 @@ func New(s *service.Service, cfg Config) (*Gateway, error) {
 		return nil, err
 	}
 	trusted, _ := parsePrefixes(cfg.TrustedProxies)
+	owners, _ := ParseOwners(cfg.RouteOwners)
 	g := &Gateway{
 		cfg:      cfg,
 		log:      s.Log,
-		router:   NewRouter(s.Name, cfg.DefaultRouteTimeout, cfg.MaxRouteTimeout, s.Log),
+		router:   NewRouter(s.Name, owners, cfg.DefaultRouteTimeout, cfg.MaxRouteTimeout, s.Log),
 		verifier: s.Verifier(),
 		limiter:  newRateLimiter(cfg.RateLimitPaths, cfg.RateLimitPerMinute, cfg.RateLimitBurst),
 		trusted:  trusted,
-		upstreamCalls: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "gateway_upstream_requests_total",
-			Help: "Requests forwarded by the gateway, by target service and upstream status code (or timeout, unavailable, canceled, error).",
-		}, []string{"service", "code"}),
+		upstream: newUpstreamMetrics(),
 	}
-	if err := s.Registry.Register(g.upstreamCalls); err != nil {
+	if err := registerAll(s.Registry, g.upstream.calls, g.router.Collector()); err != nil {
 		return nil, fmt.Errorf("register gateway metrics: %w", err)
 	}
-	// Forwarding uses lib's inter-service client (same discovery, retry and
-	// breaker code) in an instance of its own: its per-attempt timeout is the
-	// longest route timeout, since each route's own deadline bounds the call,
-	// and its metrics are prefixed to sit beside the service client's.
+	// Forwarding uses lib's inter-service client (same discovery, retry,
+	// breaker and outlier code) in an instance of its own: its per-attempt
+	// timeout is the longest route timeout, since each route's own deadline
+	// bounds the call, and its metrics are prefixed to sit beside the
+	// service client's.
 	g.client = svcclient.New(s.Name, s.Resolver, svcclient.Options{
 		AttemptTimeout: cfg.MaxRouteTimeout,
 		Registerer:     prometheus.WrapRegistererWithPrefix("gateway_proxy_", s.Registry),
 		Logger:         s.Log,
 	})
+	g.docs = newDocs(g.router, g.client, s.Log)
 	g.handler = withCORS(cfg.CORSAllowedOrigins, http.HandlerFunc(g.serve))
 	g.router.Follow(s.Context(), s.Resolver)
 	return g, nil
+}
+
+func registerAll(reg prometheus.Registerer, cs ...prometheus.Collector) error {
+	for _, c := range cs {
+		if err := reg.Register(c); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // Handler is the gateway's HTTP handler (service.Run adds request IDs,
@@ -93,8 +104,18 @@ func (g *Gateway) Spec() service.Spec {
 	return spec
 }
 
+// retryShortly is the Retry-After of answers given while a service (or the
+// routing table) is not there yet: restarts take seconds.
+const retryShortly = 2 * time.Second
+
 func (g *Gateway) serve(w http.ResponseWriter, r *http.Request) {
 	path := r.URL.Path
+	client := clientIP(r, g.trusted)
+	fields := logging.FieldsFrom(r.Context())
+	// The access log names the client the gateway believes, not whatever
+	// X-Client-IP a client sent.
+	fields.SetClientIP(client.String())
+	middleware.SetSecurityHeaders(w.Header(), middleware.OverTLS(r, g.trusted), r.Header.Get("Authorization") != "")
 	if !cleanPath(r) {
 		problem.Write(w, r, problem.BadRequest("Malformed request path."))
 		return
@@ -105,7 +126,11 @@ func (g *Gateway) serve(w http.ResponseWriter, r *http.Request) {
 		problem.Write(w, r, problem.NotFound("Not found."))
 		return
 	}
-	client := clientIP(r, g.trusted)
+	if g.docs.serves(path) {
+		fields.SetRoute(docsPrefix + "*")
+		g.docs.ServeHTTP(w, r)
+		return
+	}
 	if key, ok := g.limiter.applies(path); ok {
 		if allowed, wait := g.limiter.allow(client, key, time.Now()); !allowed {
 			secs := int((wait + time.Second - 1) / time.Second)
@@ -115,12 +140,21 @@ func (g *Gateway) serve(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
+	if !g.router.Synced() {
+		// Up but not yet routing: a 404 now would be a lie.
+		problem.Write(w, r, problem.Unavailable("The gateway is starting; try again shortly.", time.Second))
+		return
+	}
 	route, ok := g.router.Lookup(path)
 	if !ok {
+		if g.router.Unavailable(path) {
+			problem.Write(w, r, problem.Unavailable("The service is unavailable; try again shortly.", retryShortly))
+			return
+		}
 		problem.Write(w, r, problem.NotFound("Not found."))
 		return
 	}
-	logging.FieldsFrom(r.Context()).SetRoute(route.Pattern)
+	fields.SetRoute(route.Pattern)
 	if p := g.authenticate(w, r, route); p != nil {
 		problem.Write(w, r, p)
 		return

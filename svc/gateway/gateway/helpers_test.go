@@ -50,8 +50,15 @@ func testConfig(c *testkit.Consul) Config {
 	cfg.LokiPushURL = ""
 	cfg.ServiceSecret = ""
 	cfg.ShutdownTimeout = 5 * time.Second
+	cfg.RouteOwners = testOwners
 	return cfg
 }
+
+// testOwners gives each test upstream its own prefix (the spec-* services
+// share one, to test conflicts).
+const testOwners = "/api/v1/users/=user,/api/v1/echo/=echo,/api/v1/spec/=spec-a|spec-b|spec-c," +
+	"/api/v1/relay/=relay,/api/v1/fragile/=fragile,/api/v1/slow/=slow,/api/v1/flaky/=flaky," +
+	"/api/v1/retried/=retried,/api/v1/buggy/=buggy,/api/v1/bench/=bench,/api/v1/docs-a/=docs-a,/api/v1/docs-b/=docs-b"
 
 // newGateway builds a gateway without serving it (benchmarks call its
 // handler directly).

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"hospital/lib/discovery"
+	"hospital/lib/middleware"
 	"hospital/lib/routemeta"
 )
 
@@ -42,72 +43,6 @@ func lookupService(rt *Router, path string) string {
 		return ""
 	}
 	return r.Service
-}
-
-func TestRouterFollowsInstances(t *testing.T) {
-	rt := NewRouter("gateway", 10*time.Second, time.Minute, quiet)
-	a := routemeta.Route{Pattern: "/api/v1/a/*", Public: []string{"GET"}}
-	rt.SetInstances("gateway", []discovery.Instance{instance("gateway", "g1", a)})
-	rt.SetInstances("plain", []discovery.Instance{{ID: "p1", Service: "plain", Meta: map[string]string{"instance": "p1"}}})
-	if rt.Size() != 0 {
-		t.Fatalf("the gateway itself and services advertising nothing must not add routes; have %d", rt.Size())
-	}
-
-	rt.SetInstances("svc-a", []discovery.Instance{instance("svc-a", "a1", a)})
-	rt.SetCatalog(map[string]bool{"svc-a": true})
-	if got := lookupService(rt, "/api/v1/a/x"); got != "svc-a" {
-		t.Fatalf("lookup: %q", got)
-	}
-	// All instances failing, still registered: the route stays (503, not 404).
-	rt.SetInstances("svc-a", nil)
-	if got := lookupService(rt, "/api/v1/a/x"); got != "svc-a" {
-		t.Fatalf("route of a failing service dropped")
-	}
-	// Reaped from the catalog: the route goes.
-	rt.SetCatalog(map[string]bool{})
-	if got := lookupService(rt, "/api/v1/a/x"); got != "" {
-		t.Fatalf("route of a departed service kept")
-	}
-
-	// Deregistered, with the catalog answer first.
-	rt.SetInstances("svc-a", []discovery.Instance{instance("svc-a", "a1", a)})
-	rt.SetCatalog(map[string]bool{})
-	if got := lookupService(rt, "/api/v1/a/x"); got != "svc-a" {
-		t.Fatalf("a healthy service must not lose routes to a stale catalog answer")
-	}
-	rt.SetInstances("svc-a", nil)
-	if got := lookupService(rt, "/api/v1/a/x"); got != "" {
-		t.Fatalf("route of a deregistered service kept")
-	}
-
-	// Instances of one service advertising different versions: the union.
-	b1 := routemeta.Route{Pattern: "/api/v1/b/old/"}
-	b2 := routemeta.Route{Pattern: "/api/v1/b/new/", Timeout: 2 * time.Hour}
-	rt.SetInstances("svc-b", []discovery.Instance{instance("svc-b", "b1", b1), instance("svc-b", "b2", b1, b2)})
-	for _, p := range []string{"/api/v1/b/old/", "/api/v1/b/new/"} {
-		if got := lookupService(rt, p); got != "svc-b" {
-			t.Errorf("%s: %q", p, got)
-		}
-	}
-	if r, _ := rt.Lookup("/api/v1/b/new/"); r.Timeout != time.Minute {
-		t.Errorf("advertised timeout not capped: %s", r.Timeout)
-	}
-	if r, _ := rt.Lookup("/api/v1/b/old/"); r.Timeout != 10*time.Second {
-		t.Errorf("default timeout not applied: %s", r.Timeout)
-	}
-}
-
-func TestRouterDuplicatePatterns(t *testing.T) {
-	r := routemeta.Route{Pattern: "/api/v1/shared/"}
-	for _, order := range [][]string{{"svc-z", "svc-m"}, {"svc-m", "svc-z"}} {
-		rt := NewRouter("gateway", time.Second, time.Minute, quiet)
-		for _, name := range order {
-			rt.SetInstances(name, []discovery.Instance{instance(name, name+"-1", r)})
-		}
-		if got := lookupService(rt, "/api/v1/shared/"); got != "svc-m" {
-			t.Errorf("registered in order %v: served by %q, want svc-m", order, got)
-		}
-	}
 }
 
 // TestLookupMatchesBruteForce checks the indexed lookup against scoring
@@ -289,6 +224,7 @@ func TestOutgoingHeader(t *testing.T) {
 	r.Header.Set("X-Forwarded-Host", "evil.example")
 	r.Header.Set("Forwarded", "for=6.6.6.6")
 	r.Header.Set("Authorization", "Bearer t")
+	r.Header.Set("X-Client-IP", "6.6.6.6")
 	h := outgoingHeader(r, netip.MustParseAddr("203.0.113.5"), nil)
 	for _, gone := range []string{"Connection", "X-Secret", "Keep-Alive", "Te", "Upgrade", "Proxy-Authorization", "X-On-Behalf-Of", "X-Caller-Service", "Forwarded"} {
 		if v := h.Get(gone); v != "" {
@@ -297,7 +233,7 @@ func TestOutgoingHeader(t *testing.T) {
 	}
 	for name, want := range map[string]string{
 		"Authorization": "Bearer t", "X-Forwarded-For": "203.0.113.5", "X-Forwarded-Host": "gw.example",
-		"X-Forwarded-Proto": "http", "X-Real-Ip": "203.0.113.5",
+		"X-Forwarded-Proto": "http", "X-Real-Ip": "203.0.113.5", "X-Client-Ip": "203.0.113.5",
 	} {
 		if got := h.Get(name); got != want {
 			t.Errorf("%s = %q, want %q", name, got, want)
@@ -322,12 +258,23 @@ func TestOutgoingHeader(t *testing.T) {
 	resp.Set("Access-Control-Allow-Origin", "*")
 	resp.Set("Vary", "Accept-Encoding")
 	resp.Set("X-Kept", "1")
+	resp.Set("X-Frame-Options", "ALLOWALL")
+	resp.Set("Cache-Control", "public, max-age=3600")
 	dst := http.Header{"Vary": {"Origin"}}
+	middleware.SetSecurityHeaders(dst, false, true)
 	copyResponseHeader(dst, resp, false)
-	if dst.Get("Connection") != "" || dst.Get("Transfer-Encoding") != "" || dst.Get("Content-Length") != "" ||
+	if dst.Get("Connection") != "" || dst.Get("Transfer-Encoding") != "" || dst.Get("Content-Length") != "12" ||
 		dst.Get("Access-Control-Allow-Origin") != "" || dst.Get("X-Kept") != "1" ||
+		dst.Get("X-Frame-Options") != "DENY" || dst.Get("Cache-Control") != "no-store" ||
 		strings.Join(dst.Values("Vary"), ",") != "Origin,Accept-Encoding" {
 		t.Errorf("response headers: %v", dst)
+	}
+	// An anonymous answer keeps the upstream's caching.
+	dst = http.Header{}
+	middleware.SetSecurityHeaders(dst, false, false)
+	copyResponseHeader(dst, resp, false)
+	if dst.Get("Cache-Control") != "public, max-age=3600" {
+		t.Errorf("anonymous answer's Cache-Control: %q", dst.Get("Cache-Control"))
 	}
 }
 

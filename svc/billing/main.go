@@ -1,0 +1,78 @@
+// Command billing is the Billing & Insurance service: invoices from
+// appointments, dispenses and lab orders, card and counter payments,
+// insurance policies and claims (spec section 5). See README.md.
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"time"
+
+	"hospital/lib/config"
+	"hospital/lib/health"
+	"hospital/lib/mysqldb"
+	"hospital/lib/outbox"
+	"hospital/lib/service"
+	"hospital/svc/billing/httpapi"
+	"hospital/svc/billing/invoicing"
+	"hospital/svc/billing/store"
+	"hospital/svc/billing/stripepay"
+)
+
+func main() {
+	if err := run(); err != nil {
+		fmt.Fprintln(os.Stderr, "billing:", err)
+		os.Exit(1)
+	}
+}
+
+func run() error {
+	cfg, err := config.Load[invoicing.Config]()
+	if err != nil {
+		return err
+	}
+	if err := cfg.Validate(); err != nil {
+		return err
+	}
+	loc, _ := time.LoadLocation(cfg.ClinicTimezone)
+	currency, _ := invoicing.CurrencyFor(cfg.Currency)
+	s, err := service.New(invoicing.ServiceName, cfg.Base)
+	if err != nil {
+		return err
+	}
+	startCtx, cancel := context.WithTimeout(s.Context(), 2*time.Minute)
+	defer cancel()
+	st, err := store.Open(startCtx, cfg.MySQLDSN)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+
+	dispatcher := outbox.NewDispatcher(st.DB(), s.Client, outbox.Options{
+		Registerer: s.Registry, Logger: s.Log, Poll: cfg.OutboxPoll, BackoffMax: cfg.OutboxBackoffMax,
+	})
+	dueDays := cfg.InvoiceDueDays
+	svc := invoicing.New(st, stripepay.New(cfg.StripeSecretKey, cfg.StripeAPIBase, cfg.StripeTimeout), invoicing.NewUserDirectory(s.Client),
+		invoicing.Options{Location: loc, DueDays: func() int { return dueDays }, Currency: currency, Kick: dispatcher.Kick, Logger: s.Log})
+
+	// The scheduled jobs run on one instance at a time (both are also safe
+	// if two ran at once).
+	var jobs runner = alone{}
+	overdue := service.Every(cfg.OverdueInterval, s.Log, "overdue invoices", func(ctx context.Context) error {
+		_, err := svc.MarkOverdue(ctx)
+		return err
+	})
+	settler := service.Every(cfg.PendingInterval, s.Log, "pending card payments", func(ctx context.Context) error {
+		_, err := svc.SettlePending(ctx, cfg.PendingAfter)
+		return err
+	})
+	return s.Run(context.Background(), service.Spec{
+		API:    httpapi.Routes(svc),
+		Info:   apiInfo,
+		Checks: map[string]health.Check{"mysql": mysqldb.Ping(st.DB())},
+		Background: []func(context.Context){dispatcher.Run, func(ctx context.Context) {
+			jobs.Run(ctx, func(ctx context.Context) { go overdue(ctx); settler(ctx) })
+		}},
+	})
+}
