@@ -20,12 +20,8 @@ import (
 )
 
 // notificationSecret is the notification service's client secret, as the
-// user service in startPlatform knows it (SERVICE_CLIENTS); billingSecret a
-// client the notification tests add, to send as another service.
-const (
-	notificationSecret = "e2e-notification-secret"
-	billingSecret      = "e2e-billing-secret"
-)
+// user service in startPlatform knows it (SERVICE_CLIENTS).
+const notificationSecret = "e2e-notification-secret"
 
 // serviceToken obtains a service token from the user service (its
 // internal endpoint, which the gateway does not route).
@@ -188,7 +184,8 @@ var resetToken = regexp.MustCompile(`/reset-password\?token=([^\s"<]+)`)
 // emails reach the patient, the reset link works, and each outbox message
 // is delivered once. Only services and admins may send.
 func TestNotificationsForUserFlowsThroughGateway(t *testing.T) {
-	p := startPlatform(t, "SERVICE_CLIENTS=notification="+notificationSecret+",billing="+billingSecret)
+	// billingClients lets the test send as the billing service too.
+	p := startPlatform(t, billingClients)
 	n := newNotifier(t)
 	n.start(t, p)
 	p.waitNotificationRouted(t)

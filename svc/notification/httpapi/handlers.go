@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"hospital/lib/apperr"
+	"hospital/lib/dates"
 	"hospital/lib/httpx"
 	"hospital/svc/notification/notify"
 )
@@ -181,13 +182,13 @@ func timeQuery(r *http.Request, name, alias string, end bool) (*time.Time, error
 	}
 	bad := apperr.Field(name, "Use a date (YYYY-MM-DD) or an RFC 3339 time, between the years 1900 and 2200.")
 	if t, err := time.Parse(time.RFC3339Nano, v); err == nil {
-		if y := t.UTC().Year(); y < httpx.MinYear || y > httpx.MaxYear {
+		if dates.InRange(t.UTC()) != nil {
 			return nil, bad
 		}
 		t = t.UTC()
 		return &t, nil
 	}
-	d, err := httpx.ParseDate(v, time.UTC)
+	d, err := dates.Parse(v, time.UTC)
 	if err != nil {
 		return nil, bad
 	}
