@@ -117,10 +117,14 @@ func NewSMTPSender(cfg SMTPConfig) (*SMTPSender, error) {
 // Name implements notify.Sender.
 func (s *SMTPSender) Name() string { return "smtp" }
 
-// Send delivers m; the provider id is the Message-ID, derived from the log
-// id, so a message in a mailbox can be traced back to its log.
+// MessageID implements notify.MessageNamer: the Message-ID of a log's
+// email, derived from the log id, so a message in a mailbox can be traced
+// back to its log.
+func (s *SMTPSender) MessageID(logID string) string { return "<" + logID + "@" + s.idDomain + ">" }
+
+// Send delivers m; the provider id is its Message-ID (MessageID).
 func (s *SMTPSender) Send(ctx context.Context, m notify.Message) (string, error) {
-	msg, id, err := s.message(m)
+	msg, err := s.message(m)
 	if err != nil {
 		return "", err
 	}
@@ -146,7 +150,7 @@ func (s *SMTPSender) Send(ctx context.Context, m notify.Message) (string, error)
 		} else {
 			s.release(conn)
 		}
-		return "<" + id + ">", nil
+		return s.MessageID(m.LogID), nil
 	}
 	closeConn(conn)
 	var se *gomail.SendError
@@ -156,15 +160,14 @@ func (s *SMTPSender) Send(ctx context.Context, m notify.Message) (string, error)
 	return "", fmt.Errorf("smtp send: %w", err)
 }
 
-func (s *SMTPSender) message(m notify.Message) (*gomail.Msg, string, error) {
+func (s *SMTPSender) message(m notify.Message) (*gomail.Msg, error) {
 	msg := gomail.NewMsg()
 	msg.FromMailAddress(s.from)
 	if err := msg.To(m.To); err != nil {
-		return nil, "", notify.Permanent(fmt.Errorf("recipient address refused: %w", err))
+		return nil, notify.Permanent(fmt.Errorf("recipient address refused: %w", err))
 	}
 	msg.Subject(m.Subject)
-	id := m.LogID + "@" + s.idDomain
-	msg.SetMessageIDWithValue(id)
+	msg.SetMessageIDWithValue(m.LogID + "@" + s.idDomain)
 	msg.SetDate()
 	msg.SetGenHeader("X-Notification-Type", m.NotificationType)
 	switch {
@@ -176,7 +179,7 @@ func (s *SMTPSender) message(m notify.Message) (*gomail.Msg, string, error) {
 	default:
 		msg.SetBodyString(gomail.TypeTextPlain, m.Text)
 	}
-	return msg, id, nil
+	return msg, nil
 }
 
 // connectionGone: the connection check before MAIL failed.

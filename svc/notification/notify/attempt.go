@@ -76,12 +76,15 @@ func (w *Worker) attempt(ctx context.Context, l Log, claim Claim, content *Conte
 func (w *Worker) outcome(l Log, claim Claim, pid string, sendErr error) attemptResult {
 	now := w.now()
 	r := attemptResult{Outcome: Outcome{
-		LogID: l.ID, Seq: claim.Seq, Status: l.Status, Attempts: l.Attempts + 1, NextAttemptAt: l.NextAttemptAt,
+		LogID: l.ID, Seq: claim.Seq, Holder: l.Holder, Status: l.Status, Attempts: l.Attempts + 1, NextAttemptAt: l.NextAttemptAt,
 		SentBy: l.SentBy, UpdatedAt: now,
 	}}
 	switch {
 	case sendErr == nil:
-		r.Status, r.SentAt, r.ProviderMessageID, r.SentBy = StatusSent, &now, &pid, w.opts.Instance
+		r.Status, r.SentAt, r.SentBy = StatusSent, &now, w.opts.Instance
+		if l.ProviderMessageID == nil || *l.ProviderMessageID != pid {
+			r.ProviderMessageID = &pid
+		}
 	case IsPermanent(sendErr):
 		msg := clipString(sendErr.Error(), 1000)
 		r.Status, r.ErrorMessage = StatusFailed, &msg
@@ -98,8 +101,11 @@ func (w *Worker) outcome(l Log, claim Claim, pid string, sendErr error) attemptR
 	}
 	r.log = l
 	r.log.Status, r.log.Attempts, r.log.NextAttemptAt, r.log.UpdatedAt = r.Status, r.Attempts, r.NextAttemptAt, now
-	r.log.SentAt, r.log.ProviderMessageID, r.log.ErrorMessage, r.log.SentBy = r.SentAt, r.ProviderMessageID, r.ErrorMessage, r.SentBy
-	r.log.Claims = claim.Seq
+	r.log.SentAt, r.log.ErrorMessage, r.log.SentBy = r.SentAt, r.ErrorMessage, r.SentBy
+	if r.ProviderMessageID != nil {
+		r.log.ProviderMessageID = r.ProviderMessageID
+	}
+	r.log.Claims, r.log.Holder = claim.Seq, ""
 	return r
 }
 

@@ -3,6 +3,7 @@ package notify
 import (
 	"context"
 	"log/slog"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -35,10 +36,16 @@ type WorkerOptions struct {
 
 const defaultSendTimeout = 20 * time.Second
 
+// storeTimeout bounds each store operation of delivery, so that a database
+// that stops answering holds up a round, never the worker: what a failed
+// operation leaves (claims without outcomes) is taken over after the lease.
+const storeTimeout = 15 * time.Second
+
 // workerStore is what delivery needs of the store.
 type workerStore interface {
 	Queue
 	GetLogs(ctx context.Context, ids []string) ([]Log, error)
+	Contents(ctx context.Context, ids []string) (map[string]*Content, error)
 }
 
 // Worker delivers PENDING logs. The log collection is the queue. The
@@ -60,6 +67,9 @@ type Worker struct {
 
 	mu      sync.Mutex
 	pending []Log
+	// batch numbers the batches of reservations (see Log.Holder), and
+	// reserved counts the reservations in the current one.
+	batch, reserved int
 
 	metrics metrics
 }
@@ -99,6 +109,9 @@ func NewWorker(store workerStore, senders Senders, opts WorkerOptions) *Worker {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
+	if opts.Instance == "" {
+		opts.Instance = "worker-" + randomHex(6)
+	}
 	w := &Worker{store: store, senders: senders, opts: opts, log: opts.Logger, wake: make(chan struct{}, 1)}
 	w.metrics = newMetrics(store, opts.Now, opts.Registerer)
 	return w
@@ -106,20 +119,53 @@ func NewWorker(store workerStore, senders Senders, opts WorkerOptions) *Worker {
 
 func (w *Worker) now() time.Time { return w.opts.Now().UTC().Truncate(time.Millisecond) }
 
-// reservation is how far ahead a new log's first attempt is put so that
-// only this instance's worker, to which it is handed, takes it; zero when
-// this instance will not deliver it soon (not delivering, or backlogged).
-func (w *Worker) reservation() time.Duration {
+// reservation is how far ahead a new log's first attempt is put, and the
+// holder it is reserved for, so that only this instance's worker, to which
+// it is handed, takes it; zero and nobody when this instance will not
+// deliver it soon (not delivering, or backlogged).
+func (w *Worker) reservation() (time.Duration, string) {
 	if w == nil || !w.running.Load() {
-		return 0
+		return 0, ""
 	}
 	w.mu.Lock()
-	n := len(w.pending)
-	w.mu.Unlock()
-	if n >= w.opts.Backlog {
-		return 0
+	defer w.mu.Unlock()
+	if len(w.pending) >= w.opts.Backlog {
+		return 0, ""
 	}
-	return w.opts.Lease
+	if w.reserved >= w.opts.Batch {
+		w.batch, w.reserved = w.batch+1, 0
+	}
+	w.reserved++
+	return w.opts.Lease, w.opts.Instance + "/" + strconv.Itoa(w.batch)
+}
+
+// heldBatch is a fresh holder for a round of polled logs.
+func (w *Worker) heldBatch() string {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.batch, w.reserved = w.batch+1, 0
+	return w.opts.Instance + "/" + strconv.Itoa(w.batch)
+}
+
+// messageID is the name channel's adapter gives a log's message, if it
+// names messages itself.
+func (w *Worker) messageID(channel, logID string) *string {
+	if w == nil {
+		return nil
+	}
+	if n, ok := w.senders[channel].(MessageNamer); ok {
+		id := n.MessageID(logID)
+		return &id
+	}
+	return nil
+}
+
+// instance names this worker's instance ("" for none).
+func (w *Worker) instance() string {
+	if w == nil {
+		return ""
+	}
+	return w.opts.Instance
 }
 
 // Enqueue hands freshly queued logs, with their content, to this instance's
@@ -172,6 +218,7 @@ func (w *Worker) Run(ctx context.Context) {
 	t := time.NewTicker(w.opts.Poll)
 	defer t.Stop()
 	poll := true
+	var swept time.Time
 	for ctx.Err() == nil {
 		select {
 		case <-t.C:
@@ -184,7 +231,16 @@ func (w *Worker) Run(ctx context.Context) {
 		}
 		if poll {
 			poll = false
-			due, err := w.store.DueLogs(ctx, w.opts.Now().UTC(), w.opts.Batch)
+			// Logs reserved for an instance are left out of the polls (an
+			// equality the store serves from an index); once a lease, the
+			// sweep looks at them too, for reservations that ran out.
+			sweep := time.Since(swept) >= w.opts.Lease/2
+			if sweep {
+				swept = time.Now()
+			}
+			dctx, cancel := context.WithTimeout(ctx, storeTimeout)
+			due, err := w.store.DueLogs(dctx, w.opts.Now().UTC(), w.opts.Batch, sweep)
+			cancel()
 			if err != nil && ctx.Err() == nil {
 				w.log.Warn("looking for due notifications failed", "err", err.Error())
 			}
@@ -221,7 +277,7 @@ func (w *Worker) releaseReserved() {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	if err := w.store.Reschedule(ctx, ids, w.now()); err != nil {
+	if err := w.store.Reschedule(ctx, ids, w.now(), ""); err != nil {
 		w.log.Warn("handing reserved notifications back failed (they are taken over after one lease)", "count", len(ids), "err", err.Error())
 	}
 }
@@ -255,8 +311,16 @@ func (w *Worker) round(ctx context.Context, logs []Log, polled bool) {
 		for i, j := range jobs {
 			ids[i] = j.log.ID
 		}
-		if err := w.store.Reschedule(ctx, ids, jobs[0].claim.Until); err != nil {
+		holder := w.heldBatch()
+		hctx, cancel := context.WithTimeout(ctx, storeTimeout)
+		err := w.store.Reschedule(hctx, ids, jobs[0].claim.Until, holder)
+		cancel()
+		if err != nil {
 			w.log.Warn("holding claimed notifications failed", "err", err.Error())
+		} else {
+			for i := range jobs {
+				jobs[i].log.Holder = holder
+			}
 		}
 	}
 	outcomes := make([]*Outcome, len(jobs))
@@ -291,6 +355,8 @@ func (w *Worker) round(ctx context.Context, logs []Log, polled bool) {
 // deliverable, re-read when the claim took over an expired one (the log may
 // have moved on since).
 func (w *Worker) claim(ctx context.Context, logs []Log, deliverable func(Log, Claim) bool) ([]job, error) {
+	ctx, cancel := context.WithTimeout(ctx, storeTimeout)
+	defer cancel()
 	claims, err := w.store.Claim(ctx, logs, w.now(), w.opts.Lease)
 	if err != nil || len(claims) == 0 {
 		return nil, err
@@ -315,9 +381,25 @@ func (w *Worker) claim(ctx context.Context, logs []Log, deliverable func(Log, Cl
 		}
 	}
 	jobs := make([]job, 0, len(claims))
+	var load []string
 	for _, c := range claims {
 		if l, ok := byID[c.LogID]; ok && deliverable(l, c) {
 			jobs = append(jobs, job{log: l, claim: c})
+			if l.Content == nil && l.HasContent {
+				load = append(load, l.ID)
+			}
+		}
+	}
+	// Logs handed over in memory carry their content; polled ones do not.
+	if len(load) > 0 {
+		contents, err := w.store.Contents(ctx, load)
+		if err != nil {
+			return nil, err
+		}
+		for i := range jobs {
+			if c, ok := contents[jobs[i].log.ID]; ok && jobs[i].log.Content == nil {
+				jobs[i].log.Content = c
+			}
 		}
 	}
 	return jobs, nil
@@ -329,7 +411,7 @@ func (w *Worker) record(ctx context.Context, outcomes []Outcome) {
 	if len(outcomes) == 0 {
 		return
 	}
-	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 15*time.Second)
+	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), storeTimeout)
 	defer cancel()
 	n, err := w.store.Record(rctx, outcomes)
 	if err != nil {

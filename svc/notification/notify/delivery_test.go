@@ -240,3 +240,28 @@ func TestBurstIsDeliveredOnce(t *testing.T) {
 		}
 	}
 }
+
+// Logs reserved for an instance that died without handing them back are
+// left alone while the reservation lasts, then delivered by another.
+func TestReservationsOfADeadInstanceAreTakenOver(t *testing.T) {
+	e := nt.New(t, nt.Config{NoWorker: true})
+	now := time.Now().UTC().Truncate(time.Millisecond)
+	reserved := func(id string, until time.Time, to string) notify.Log {
+		return notify.Log{ID: id, RecipientID: e.Patient, RecipientContact: to, NotificationType: notificationapi.UserRegistered,
+			Channel: "EMAIL", Language: "vi", Status: notify.StatusPending, NextAttemptAt: until, Holder: "dead-instance",
+			HasContent: true, Content: &notify.Content{Subject: "Tài khoản", Body: "Xin chào"}, CreatedAt: now, UpdatedAt: now}
+	}
+	expired := reserved("0000000000000000000000aa", now.Add(-time.Second), "expired@patients.test")
+	held := reserved("0000000000000000000000bb", now.Add(time.Hour), "held@patients.test")
+	if _, _, err := e.Store.InsertLogs(context.Background(), []notify.Log{expired, held}); err != nil {
+		t.Fatal(err)
+	}
+	nt.RunWorker(t, e.NewWorker(e.NewStore("survivor"), notify.WorkerOptions{Instance: "survivor"}))
+	if l := e.WaitLog(expired.ID, "sent by the survivor", nt.Sent); l.SentBy != "survivor" || l.Holder != "" {
+		t.Fatalf("taken-over log: %+v", l)
+	}
+	if l := e.Log(held.ID); l.Status != notify.StatusPending || l.Attempts != 0 {
+		t.Fatalf("a log still reserved was delivered: %+v", l)
+	}
+	e.Mail.WaitCount(t, 1, 10*time.Second)
+}

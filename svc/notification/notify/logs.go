@@ -43,6 +43,11 @@ func (s *Service) ListLogs(ctx context.Context, f LogFilter) ([]LogView, int, er
 	if err != nil {
 		return nil, 0, err
 	}
+	if full {
+		if err := s.loadContents(ctx, logs); err != nil {
+			return nil, 0, err
+		}
+	}
 	out := make([]LogView, 0, len(logs))
 	for _, l := range logs {
 		out = append(out, l.View(full))
@@ -63,7 +68,37 @@ func (s *Service) GetLog(ctx context.Context, id string) (LogView, error) {
 	if err != nil {
 		return LogView{}, err
 	}
+	if full {
+		logs := []Log{l}
+		if err := s.loadContents(ctx, logs); err != nil {
+			return LogView{}, err
+		}
+		l = logs[0]
+	}
 	return l.View(full), nil
+}
+
+// loadContents fills in the content of the logs that keep one.
+func (s *Service) loadContents(ctx context.Context, logs []Log) error {
+	var ids []string
+	for _, l := range logs {
+		if l.HasContent && l.Content == nil {
+			ids = append(ids, l.ID)
+		}
+	}
+	if len(ids) == 0 {
+		return nil
+	}
+	contents, err := s.store.Contents(ctx, ids)
+	if err != nil {
+		return err
+	}
+	for i := range logs {
+		if c, ok := contents[logs[i].ID]; ok {
+			logs[i].Content = c
+		}
+	}
+	return nil
 }
 
 // RetryLog puts a FAILED log back in the queue with a fresh set of
@@ -85,7 +120,7 @@ func (s *Service) RetryLog(ctx context.Context, id string) (LogView, error) {
 		return LogView{}, errRetryNotFailed(l.Status)
 	case l.RecipientContact == "":
 		return LogView{}, errNeverAddressed
-	case l.Content == nil:
+	case !l.HasContent:
 		return LogView{}, errNoContent
 	}
 	now := s.now()
@@ -96,8 +131,13 @@ func (s *Service) RetryLog(ctx context.Context, id string) (LogView, error) {
 		}
 		return LogView{}, err
 	}
-	l.Status, l.Attempts, l.NextAttemptAt, l.UpdatedAt, l.ErrorMessage = StatusPending, 0, now, now, nil
-	s.worker.Enqueue([]Log{l})
+	l.Status, l.Attempts, l.NextAttemptAt, l.UpdatedAt, l.ErrorMessage, l.Holder = StatusPending, 0, now, now, nil, ""
+	logs := []Log{l}
+	if err := s.loadContents(ctx, logs); err != nil {
+		return LogView{}, err
+	}
+	l = logs[0]
+	s.worker.Enqueue(logs)
 	s.log.InfoContext(ctx, "notification queued again by an administrator", "log_id", id)
 	return l.View(true), nil
 }

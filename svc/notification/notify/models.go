@@ -97,10 +97,17 @@ type Log struct {
 	SentAt            *time.Time
 	ProviderMessageID *string
 	ErrorMessage      *string
-	// Content is nil when it was never stored (Sensitive) or was purged.
+	// HasContent says the store keeps the log's content (not a sensitive
+	// request's, not once purged, not a log that was never deliverable);
+	// Content holds it when it was loaded (see Logs.Contents) or rendered.
+	HasContent      bool
 	Content         *Content
 	Sensitive       bool
 	ContentPurgedAt *time.Time
+	// Holder names the instance whose worker the log was handed to and is
+	// reserved for, and the batch it came in ("<instance>/<n>"); "" when any
+	// instance's poll may take it. Logs of one batch are recorded together.
+	Holder          string
 	Urgent          bool
 	IdempotencyKey  string
 	RequestHash     string
@@ -163,6 +170,11 @@ func (l Log) View(full bool) LogView {
 	if l.Status == StatusPending {
 		t := l.NextAttemptAt
 		v.NextAttemptAt = &t
+	}
+	// An email's Message-ID is known before it is sent; it is its
+	// provider id once the message went out.
+	if l.Status != StatusSent && l.Status != StatusDelivered {
+		v.ProviderMessageID = nil
 	}
 	if !full {
 		v.RecipientContact = maskContact(l.RecipientContact)

@@ -24,9 +24,12 @@ type Templates interface {
 
 // Logs is what the domain needs of the log collection.
 type Logs interface {
+	// GetLog and GetLogs return logs without their content.
 	GetLog(ctx context.Context, id string) (Log, error)
 	// GetLogs returns those of ids that exist.
 	GetLogs(ctx context.Context, ids []string) ([]Log, error)
+	// Contents returns the content kept for each of ids that has one.
+	Contents(ctx context.Context, ids []string) (map[string]*Content, error)
 	// InsertLogs stores each log unless one with its id exists; then the
 	// stored one is returned in its place and inserted[i] is false.
 	InsertLogs(ctx context.Context, logs []Log) (stored []Log, inserted []bool, err error)
@@ -50,12 +53,17 @@ type Claim struct {
 // of claim Seq records it, and the store refuses it once a later claim has
 // been recorded.
 type Outcome struct {
-	LogID             string
-	Seq               int64
-	Status            string
-	Attempts          int
-	NextAttemptAt     time.Time
-	SentAt            *time.Time
+	LogID string
+	Seq   int64
+	// Holder is the log's holder when it was claimed: the store may record
+	// the outcomes of one batch together.
+	Holder        string
+	Status        string
+	Attempts      int
+	NextAttemptAt time.Time
+	SentAt        *time.Time
+	// ProviderMessageID is nil when the log already holds it (an email's
+	// Message-ID, stored when the log was created).
 	ProviderMessageID *string
 	ErrorMessage      *string
 	SentBy            string
@@ -68,15 +76,18 @@ type Outcome struct {
 // the log and its claim count (see store).
 type Queue interface {
 	// DueLogs returns up to limit PENDING logs due by now that are not
-	// sensitive (their content is not stored), oldest due first.
-	DueLogs(ctx context.Context, now time.Time, limit int) ([]Log, error)
+	// sensitive (their content is not stored), oldest due first, without
+	// their content: those no instance holds, or with anyHolder also those
+	// reserved for an instance (whose reservation ran out).
+	DueLogs(ctx context.Context, now time.Time, limit int, anyHolder bool) ([]Log, error)
 	// Claim tries to claim each log for ttl and returns the claims won.
 	Claim(ctx context.Context, logs []Log, now time.Time, ttl time.Duration) ([]Claim, error)
-	// Reschedule moves the next attempt of PENDING logs to at: a lease
-	// ahead for logs being delivered, so that other instances' polls skip
-	// them, or now for logs handed back.
-	Reschedule(ctx context.Context, ids []string, at time.Time) error
-	// Record writes outcomes and returns how many were recorded.
+	// Reschedule moves the next attempt of PENDING logs to at and gives
+	// them to holder: a lease ahead for logs being delivered, so that other
+	// instances' polls skip them, or now and to nobody for logs handed back.
+	Reschedule(ctx context.Context, ids []string, at time.Time, holder string) error
+	// Record writes outcomes (a log left PENDING is held by nobody) and
+	// returns how many were recorded.
 	Record(ctx context.Context, outcomes []Outcome) (int, error)
 	// QueueStats counts PENDING and FAILED logs by channel and status, and
 	// returns the age of the oldest PENDING one.
@@ -126,6 +137,13 @@ type Sender interface {
 	Send(ctx context.Context, m Message) (providerID string, err error)
 	// Name identifies the adapter in logs and metrics ("smtp", "twilio", ...).
 	Name() string
+}
+
+// MessageNamer is a Sender that names its messages itself (SMTP sets the
+// Message-ID): the name is stored with the log when it is created, so that
+// recording the delivery need not write it.
+type MessageNamer interface {
+	MessageID(logID string) string
 }
 
 // Senders maps a channel to its adapter.

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 
 	"hospital/lib/auth"
 	"hospital/lib/logging"
@@ -162,12 +163,15 @@ func (s *Service) prepare(ctx context.Context, p *sendPlan) ([]Log, error) {
 		data = map[string]any{}
 	}
 	now := s.now()
-	next := now
+	var next time.Time
+	var holder string
 	switch {
 	case in.Urgent || in.Sensitive:
-		next = now.Add(s.opts.UrgentHold)
+		// Delivered within this request: kept from the workers meanwhile.
+		next, holder = now.Add(s.opts.UrgentHold), s.worker.instance()
 	default:
-		next = now.Add(s.worker.reservation())
+		reserve, h := s.worker.reservation()
+		next, holder = now.Add(reserve), h
 	}
 	var (
 		logs                    []Log
@@ -179,8 +183,9 @@ func (s *Service) prepare(ctx context.Context, p *sendPlan) ([]Log, error) {
 			ID: p.ids[i], RecipientID: in.RecipientID, NotificationType: in.NotificationType, Channel: ch,
 			Status: StatusPending, Urgent: in.Urgent, Sensitive: in.Sensitive,
 			IdempotencyKey: p.scopedKey, RequestHash: p.hash, RequestedBy: p.requestedBy,
-			RequestID: logging.RequestID(ctx), NextAttemptAt: next, CreatedAt: now, UpdatedAt: now,
+			RequestID: logging.RequestID(ctx), NextAttemptAt: next, Holder: holder, CreatedAt: now, UpdatedAt: now,
 		}
+		l.ProviderMessageID = s.worker.messageID(ch, l.ID)
 		tpl := pickTemplate(tpls, ch, langs)
 		addr := address(contact, ch)
 		switch {
@@ -207,7 +212,7 @@ func (s *Service) prepare(ctx context.Context, p *sendPlan) ([]Log, error) {
 			case err != nil:
 				return nil, err
 			}
-			l.Content = &Content{Subject: r.Subject, Body: r.Body(), Data: data}
+			l.Content, l.HasContent = &Content{Subject: r.Subject, Body: r.Body(), Data: data}, true
 			if r.HTML != "" {
 				l.Content.BodyText = r.Text
 			}
@@ -230,7 +235,7 @@ func storable(logs []Log) []Log {
 	out := make([]Log, len(logs))
 	for i, l := range logs {
 		if l.Sensitive {
-			l.Content = nil
+			l.Content, l.HasContent = nil, false
 		}
 		out[i] = l
 	}

@@ -226,12 +226,7 @@ func TestLanguageChoice(t *testing.T) {
 		t.Helper()
 		in := nt.Input(notificationapi.AppointmentConfirmedPatient, e.Patient, data)
 		in.Language, in.RecipientContact = lang, contact
-		a := e.MustSend(in, "")
-		l, err := e.Store.GetLog(context.Background(), a.LogID)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return l
+		return e.Log(e.MustSend(in, "").LogID)
 	}
 	// The request's language, else the recipient's, else vi, else en.
 	if l := send("", nil); l.Language != "vi" || l.Content.Subject != "Lịch hẹn của bạn đã được xác nhận: 2023-12-25 10:00" {

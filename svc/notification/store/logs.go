@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -13,7 +14,12 @@ import (
 )
 
 // logDoc is a notification_logs document: the spec's fields, and the
-// queue's (status, attempts, next_attempt_at, claims).
+// queue's (status, attempts, next_attempt_at, holder, claims). The spec's
+// rendered_subject, rendered_body and payload_data_received live in a
+// contentDoc of the same _id: the queue rewrites a log on every attempt, and
+// FerretDB rewrites the whole document each time (past 2 kB, PostgreSQL
+// compresses it out of line too), so the log stays small; and the retention
+// purge deletes what it must drop.
 type logDoc struct {
 	ID                  string         `bson:"_id"`
 	RecipientID         int64          `bson:"recipient_id"`
@@ -26,10 +32,7 @@ type logDoc struct {
 	SentAt              *time.Time     `bson:"sent_at"`
 	ProviderMessageID   *string        `bson:"provider_message_id"`
 	ErrorMessage        *string        `bson:"error_message"`
-	RenderedSubject     *string        `bson:"rendered_subject,omitempty"`
-	RenderedBody        *string        `bson:"rendered_body,omitempty"`
-	RenderedBodyText    *string        `bson:"rendered_body_text,omitempty"`
-	PayloadDataReceived map[string]any `bson:"payload_data_received,omitempty"`
+	HasContent          bool           `bson:"has_content"`
 	Sensitive           bool           `bson:"sensitive,omitempty"`
 	ContentPurgedAt     *time.Time     `bson:"content_purged_at,omitempty"`
 	Urgent              bool           `bson:"urgent"`
@@ -39,10 +42,22 @@ type logDoc struct {
 	RequestID           string         `bson:"request_id,omitempty"`
 	Attempts            int            `bson:"attempts"`
 	NextAttemptAt       time.Time      `bson:"next_attempt_at"`
+	Holder              string         `bson:"holder"`
 	SentBy              string         `bson:"sent_by,omitempty"`
 	CreatedAt           time.Time      `bson:"created_at"`
 	UpdatedAt           time.Time      `bson:"updated_at"`
 	Claims              int64          `bson:"claims"`
+}
+
+// contentDoc is a log's rendered message and the data it came from, in
+// notification_log_contents under the log's _id.
+type contentDoc struct {
+	ID                  string         `bson:"_id"`
+	RenderedSubject     string         `bson:"rendered_subject"`
+	RenderedBody        string         `bson:"rendered_body"`
+	RenderedBodyText    string         `bson:"rendered_body_text,omitempty"`
+	PayloadDataReceived map[string]any `bson:"payload_data_received"`
+	CreatedAt           time.Time      `bson:"created_at"`
 }
 
 func logToDoc(l notify.Log) logDoc {
@@ -50,25 +65,29 @@ func logToDoc(l notify.Log) logDoc {
 		ID: l.ID, RecipientID: l.RecipientID, RecipientContact: l.RecipientContact,
 		NotificationType: l.NotificationType, Channel: l.Channel, Language: l.Language, Status: l.Status,
 		SentAt: l.SentAt, ProviderMessageID: l.ProviderMessageID, ErrorMessage: l.ErrorMessage,
-		Sensitive: l.Sensitive, ContentPurgedAt: l.ContentPurgedAt, Urgent: l.Urgent,
+		HasContent: l.HasContent && l.Content != nil, Sensitive: l.Sensitive, ContentPurgedAt: l.ContentPurgedAt, Urgent: l.Urgent,
 		IdempotencyKey: l.IdempotencyKey, RequestHash: l.RequestHash, RequestedBy: l.RequestedBy, RequestID: l.RequestID,
-		Attempts: l.Attempts, NextAttemptAt: l.NextAttemptAt, SentBy: l.SentBy,
+		Attempts: l.Attempts, NextAttemptAt: l.NextAttemptAt, Holder: l.Holder, SentBy: l.SentBy,
 		CreatedAt: l.CreatedAt, UpdatedAt: l.UpdatedAt, Claims: l.Claims,
 	}
 	if oid, err := bson.ObjectIDFromHex(l.TemplateID); err == nil {
 		d.TemplateID = &oid
 	}
-	if c := l.Content; c != nil {
-		d.RenderedSubject, d.RenderedBody = &c.Subject, &c.Body
-		if c.BodyText != "" {
-			d.RenderedBodyText = &c.BodyText
-		}
-		d.PayloadDataReceived = c.Data
-		if d.PayloadDataReceived == nil {
-			d.PayloadDataReceived = map[string]any{}
-		}
+	return d
+}
+
+func contentToDoc(l notify.Log) contentDoc {
+	c := l.Content
+	d := contentDoc{ID: l.ID, RenderedSubject: c.Subject, RenderedBody: c.Body, RenderedBodyText: c.BodyText,
+		PayloadDataReceived: c.Data, CreatedAt: l.CreatedAt}
+	if d.PayloadDataReceived == nil {
+		d.PayloadDataReceived = map[string]any{}
 	}
 	return d
+}
+
+func (d contentDoc) content() *notify.Content {
+	return &notify.Content{Subject: d.RenderedSubject, Body: d.RenderedBody, BodyText: d.RenderedBodyText, Data: d.PayloadDataReceived}
 }
 
 func (d logDoc) log() notify.Log {
@@ -76,22 +95,13 @@ func (d logDoc) log() notify.Log {
 		ID: d.ID, RecipientID: d.RecipientID, RecipientContact: d.RecipientContact,
 		NotificationType: d.NotificationType, Channel: d.Channel, Language: d.Language, Status: d.Status,
 		SentAt: utc(d.SentAt), ProviderMessageID: d.ProviderMessageID, ErrorMessage: d.ErrorMessage,
-		Sensitive: d.Sensitive, ContentPurgedAt: utc(d.ContentPurgedAt), Urgent: d.Urgent,
+		HasContent: d.HasContent, Sensitive: d.Sensitive, ContentPurgedAt: utc(d.ContentPurgedAt), Urgent: d.Urgent,
 		IdempotencyKey: d.IdempotencyKey, RequestHash: d.RequestHash, RequestedBy: d.RequestedBy, RequestID: d.RequestID,
-		Attempts: d.Attempts, NextAttemptAt: d.NextAttemptAt.UTC(), SentBy: d.SentBy,
+		Attempts: d.Attempts, NextAttemptAt: d.NextAttemptAt.UTC(), Holder: d.Holder, SentBy: d.SentBy,
 		CreatedAt: d.CreatedAt.UTC(), UpdatedAt: d.UpdatedAt.UTC(), Claims: d.Claims,
 	}
 	if d.TemplateID != nil {
 		l.TemplateID = d.TemplateID.Hex()
-	}
-	if d.RenderedBody != nil {
-		l.Content = &notify.Content{Body: *d.RenderedBody, Data: d.PayloadDataReceived}
-		if d.RenderedSubject != nil {
-			l.Content.Subject = *d.RenderedSubject
-		}
-		if d.RenderedBodyText != nil {
-			l.Content.BodyText = *d.RenderedBodyText
-		}
 	}
 	return l
 }
@@ -127,34 +137,71 @@ func (s *Store) GetLog(ctx context.Context, id string) (notify.Log, error) {
 
 // GetLogs reads the logs of ids that exist, in the order of ids.
 func (s *Store) GetLogs(ctx context.Context, ids []string) ([]notify.Log, error) {
-	if len(ids) == 0 {
-		return nil, nil
-	}
-	cur, err := s.logs.Find(ctx, bson.D{{Key: "_id", Value: bson.D{{Key: "$in", Value: ids}}}})
+	found := make([]*notify.Log, len(ids))
+	err := eachID(ctx, ids, func(ctx context.Context, i int, id string) error {
+		l, err := s.GetLog(ctx, id)
+		if errors.Is(err, notify.ErrNotFound) {
+			return nil
+		}
+		found[i] = &l
+		return err
+	})
 	if err != nil {
-		return nil, fmt.Errorf("get logs: %w", err)
+		return nil, err
 	}
-	var docs []logDoc
-	if err := cur.All(ctx, &docs); err != nil {
-		return nil, fmt.Errorf("read logs: %w", err)
-	}
-	byID := make(map[string]logDoc, len(docs))
-	for _, d := range docs {
-		byID[d.ID] = d
-	}
-	out := make([]notify.Log, 0, len(docs))
-	for _, id := range ids {
-		if d, ok := byID[id]; ok {
-			out = append(out, d.log())
+	out := make([]notify.Log, 0, len(ids))
+	for _, l := range found {
+		if l != nil {
+			out = append(out, *l)
 		}
 	}
 	return out, nil
 }
 
-// InsertLogs stores logs in one write; a log whose id exists (a repeated
-// request, or its concurrent twin) is not stored again, and the stored one
-// is returned in its place.
+// Contents implements notify.Logs.
+func (s *Store) Contents(ctx context.Context, ids []string) (map[string]*notify.Content, error) {
+	found := make([]*notify.Content, len(ids))
+	err := eachID(ctx, ids, func(ctx context.Context, i int, id string) error {
+		var d contentDoc
+		err := s.contents.FindOne(ctx, bson.D{{Key: "_id", Value: id}}).Decode(&d)
+		switch {
+		case mongodb.IsNotFound(err):
+			return nil
+		case err != nil:
+			return fmt.Errorf("content of log %s: %w", id, err)
+		}
+		found[i] = d.content()
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[string]*notify.Content, len(ids))
+	for i, c := range found {
+		if c != nil {
+			out[ids[i]] = c
+		}
+	}
+	return out, nil
+}
+
+// InsertLogs stores logs, their contents first (a log is never without
+// the content it claims); a log whose id exists (a repeated request, or its
+// concurrent twin) is not stored again, and the stored one is returned in
+// its place.
 func (s *Store) InsertLogs(ctx context.Context, logs []notify.Log) ([]notify.Log, []bool, error) {
+	var contents []any
+	for _, l := range logs {
+		if l.HasContent && l.Content != nil {
+			contents = append(contents, contentToDoc(l))
+		}
+	}
+	if len(contents) > 0 {
+		// A content already there is a repeated request's: the same.
+		if _, err := insertManyUnordered(ctx, s.contents, contents); err != nil {
+			return nil, nil, err
+		}
+	}
 	docs := make([]any, len(logs))
 	for i, l := range logs {
 		docs[i] = logToDoc(l)
@@ -245,7 +292,7 @@ func (s *Store) Requeue(ctx context.Context, id string, now time.Time) error {
 	res, err := s.logs.UpdateOne(ctx, bson.D{{Key: "_id", Value: id}, {Key: "status", Value: notify.StatusFailed}},
 		bson.D{{Key: "$set", Value: bson.D{
 			{Key: "status", Value: notify.StatusPending}, {Key: "attempts", Value: 0}, {Key: "error_message", Value: nil},
-			{Key: "next_attempt_at", Value: now}, {Key: "updated_at", Value: now},
+			{Key: "next_attempt_at", Value: now}, {Key: "holder", Value: ""}, {Key: "updated_at", Value: now},
 		}}})
 	if err != nil {
 		return fmt.Errorf("requeue log %s: %w", id, err)

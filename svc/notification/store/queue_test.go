@@ -193,3 +193,55 @@ func TestLogTwinsAreStoredOnce(t *testing.T) {
 		t.Fatalf("%d twins inserted", inserted)
 	}
 }
+
+// A batch's sent messages are recorded in one write; each still only while
+// no later claim has been recorded on its log, and nothing outside the
+// batch changes.
+func TestBatchesAreRecordedTogether(t *testing.T) {
+	s, _ := open(t)
+	ctx := context.Background()
+	logs := pendingLogs(t, s, 6)
+	// Five in batch "a/1", the sixth in another batch.
+	for i := range logs {
+		logs[i].Holder = "a/1"
+	}
+	logs[5].Holder = "a/2"
+	if err := s.Reschedule(ctx, []string{logs[0].ID, logs[1].ID, logs[2].ID, logs[3].ID, logs[4].ID}, time.Now(), "a/1"); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Reschedule(ctx, []string{logs[5].ID}, time.Now(), "a/2"); err != nil {
+		t.Fatal(err)
+	}
+	claims, err := s.Claim(ctx, logs, time.Now(), time.Minute)
+	if err != nil || len(claims) != 6 {
+		t.Fatalf("claims: %v %v", claims, err)
+	}
+	// A later claim already recorded on the fifth log.
+	msg := "earlier"
+	if n, err := s.Record(ctx, []notify.Outcome{{LogID: logs[4].ID, Seq: 2, Status: notify.StatusPending, Attempts: 1, ErrorMessage: &msg, UpdatedAt: time.Now()}}); err != nil || n != 1 {
+		t.Fatalf("later claim's record: %d %v", n, err)
+	}
+	sent := time.Now().UTC().Truncate(time.Millisecond)
+	var outs []notify.Outcome
+	for _, l := range logs[:5] {
+		outs = append(outs, notify.Outcome{LogID: l.ID, Seq: 1, Holder: "a/1", Status: notify.StatusSent, Attempts: 1, SentAt: &sent, SentBy: "a", UpdatedAt: sent})
+	}
+	n, err := s.Record(ctx, outs)
+	if err != nil || n != 4 {
+		t.Fatalf("batch record: %d recorded (%v), want 4", n, err)
+	}
+	for i, l := range logs {
+		got, err := s.GetLog(ctx, l.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		switch {
+		case i < 4 && (got.Status != notify.StatusSent || got.Claims != 1 || got.SentBy != "a" || got.Holder != "" || got.SentAt == nil):
+			t.Errorf("log %d: %+v", i, got)
+		case i == 4 && (got.Status != notify.StatusPending || got.Claims != 2):
+			t.Errorf("log with a later claim: %+v", got)
+		case i == 5 && got.Status != notify.StatusPending:
+			t.Errorf("log of another batch: %+v", got)
+		}
+	}
+}

@@ -7,6 +7,10 @@
 // is not atomic against a concurrent one: every write that can race is an
 // insert under a unique key (a log's id derived from the request's
 // idempotency key; a claim's id derived from the log and its claim count).
+// FerretDB's PostgreSQL backend serves only top-level equalities from an
+// index and reads the whole collection for anything else ($in, ranges,
+// sorts): records are looked up one _id at a time (a few at once), queries
+// filter by equality first, and ranges apply to what that selects.
 package store
 
 import (
@@ -18,6 +22,7 @@ import (
 	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/mongo"
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
+	"golang.org/x/sync/errgroup"
 
 	"hospital/lib/mongodb"
 	"hospital/svc/notification/notify"
@@ -27,6 +32,7 @@ import (
 const (
 	collectionTemplates = "notification_templates"
 	collectionLogs      = "notification_logs"
+	collectionContents  = "notification_log_contents"
 	collectionClaims    = "notification_delivery_claims"
 	collectionJobs      = "notification_jobs"
 	collectionMeta      = "notification_meta"
@@ -39,6 +45,7 @@ type Store struct {
 	db        *mongo.Database
 	templates *mongo.Collection
 	logs      *mongo.Collection
+	contents  *mongo.Collection
 	claims    *mongo.Collection
 	meta      *mongo.Collection
 	jobs      *mongodb.Leases
@@ -67,13 +74,14 @@ func Open(ctx context.Context, uri, name, owner string) (*Store, error) {
 // start-up work (Init).
 func New(client *mongo.Client, name, owner string) *Store {
 	db := client.Database(name)
-	// The payload of a log is a JSON object: read nested objects back as
-	// maps, as they came in.
-	logOpts := options.Collection().SetBSONOptions(&options.BSONOptions{DefaultDocumentMap: true})
+	// A log's payload is a JSON object: read nested objects back as maps,
+	// as they came in.
+	payloadOpts := options.Collection().SetBSONOptions(&options.BSONOptions{DefaultDocumentMap: true})
 	return &Store{
 		client: client, db: db, owner: owner,
 		templates: db.Collection(collectionTemplates),
-		logs:      db.Collection(collectionLogs, logOpts),
+		logs:      db.Collection(collectionLogs),
+		contents:  db.Collection(collectionContents, payloadOpts),
 		claims:    db.Collection(collectionClaims),
 		meta:      db.Collection(collectionMeta),
 		jobs:      mongodb.NewLeases(db.Collection(collectionJobs), owner),
@@ -99,12 +107,15 @@ func (s *Store) Init(ctx context.Context, now time.Time) error {
 		mongodb.Index{Keys: bson.D{{Key: "status", Value: 1}, {Key: "next_attempt_at", Value: 1}}, Name: "ix_queue"},
 		mongodb.Index{Keys: bson.D{{Key: "recipient_id", Value: 1}, {Key: "created_at", Value: -1}}, Name: "ix_recipient"},
 		mongodb.Index{Keys: bson.D{{Key: "created_at", Value: -1}}, Name: "ix_created"},
-		mongodb.Index{Keys: bson.D{{Key: "status", Value: 1}, {Key: "updated_at", Value: 1}}, Name: "ix_status_updated"},
+		mongodb.Index{Keys: bson.D{{Key: "status", Value: 1}, {Key: "holder", Value: 1}, {Key: "next_attempt_at", Value: 1}}, Name: "ix_queue_holder"},
+		mongodb.Index{Keys: bson.D{{Key: "status", Value: 1}, {Key: "has_content", Value: 1}, {Key: "updated_at", Value: 1}}, Name: "ix_retention"},
 	); err != nil {
 		return err
 	}
-	if err := mongodb.EnsureIndexes(ctx, s.claims, mongodb.Index{Keys: bson.D{{Key: "created_at", Value: 1}}, Name: "ix_created"}); err != nil {
-		return err
+	for _, coll := range []*mongo.Collection{s.claims, s.contents} {
+		if err := mongodb.EnsureIndexes(ctx, coll, mongodb.Index{Keys: bson.D{{Key: "created_at", Value: 1}}, Name: "ix_created"}); err != nil {
+			return err
+		}
 	}
 	if err := s.jobs.EnsureIndexes(ctx); err != nil {
 		return err
@@ -168,4 +179,21 @@ func insertManyUnordered(ctx context.Context, coll *mongo.Collection, docs []any
 		dup[we.Index] = true
 	}
 	return dup, nil
+}
+
+// byIDConcurrency is how many lookups by _id run at once.
+const byIDConcurrency = 8
+
+// eachID runs fn for each of ids, a few at once: one equality lookup each,
+// which FerretDB serves from the _id index, where $in reads the collection.
+func eachID(ctx context.Context, ids []string, fn func(ctx context.Context, i int, id string) error) error {
+	if len(ids) == 1 {
+		return fn(ctx, 0, ids[0])
+	}
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(byIDConcurrency)
+	for i, id := range ids {
+		g.Go(func() error { return fn(gctx, i, id) })
+	}
+	return g.Wait()
 }

@@ -217,7 +217,31 @@ func (e *Env) Token(id auth.Identity) string {
 	return tok
 }
 
-// WaitLog waits until log id satisfies cond and returns it.
+// Log is the stored log id, with its content when it keeps one.
+func (e *Env) Log(id string) notify.Log {
+	e.T.Helper()
+	l, err := e.Store.GetLog(context.Background(), id)
+	if err != nil {
+		e.T.Fatalf("log %s: %v", id, err)
+	}
+	return e.withContent(l)
+}
+
+func (e *Env) withContent(l notify.Log) notify.Log {
+	e.T.Helper()
+	if !l.HasContent {
+		return l
+	}
+	c, err := e.Store.Contents(context.Background(), []string{l.ID})
+	if err != nil {
+		e.T.Fatalf("content of log %s: %v", l.ID, err)
+	}
+	l.Content = c[l.ID]
+	return l
+}
+
+// WaitLog waits until log id satisfies cond and returns it, with its
+// content.
 func (e *Env) WaitLog(id, what string, cond func(notify.Log) bool) notify.Log {
 	e.T.Helper()
 	var l notify.Log
@@ -234,7 +258,7 @@ func (e *Env) WaitLog(id, what string, cond func(notify.Log) bool) notify.Log {
 	if err != nil {
 		e.T.Fatal(err)
 	}
-	return l
+	return e.withContent(l)
 }
 
 // Sent is a WaitLog condition.
