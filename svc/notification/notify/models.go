@@ -107,17 +107,17 @@ type Log struct {
 	// Holder names the instance whose worker the log was handed to and is
 	// reserved for, and the batch it came in ("<instance>/<n>"); "" when any
 	// instance's poll may take it. Logs of one batch are recorded together.
-	Holder          string
-	Urgent          bool
-	IdempotencyKey  string
-	RequestHash     string
-	RequestedBy     string
-	RequestID       string
-	Attempts        int
-	NextAttemptAt   time.Time
-	SentBy          string
-	CreatedAt       time.Time
-	UpdatedAt       time.Time
+	Holder         string
+	Urgent         bool
+	IdempotencyKey string
+	RequestHash    string
+	RequestedBy    string
+	RequestID      string
+	Attempts       int
+	NextAttemptAt  time.Time
+	SentBy         string
+	CreatedAt      time.Time
+	UpdatedAt      time.Time
 	// Claims is how many delivery claims have been recorded on the log; the
 	// next delivery claims number Claims+1 (see Queue).
 	Claims int64

@@ -21,32 +21,32 @@ import (
 // compresses it out of line too), so the log stays small; and the retention
 // purge deletes what it must drop.
 type logDoc struct {
-	ID                  string         `bson:"_id"`
-	RecipientID         int64          `bson:"recipient_id"`
-	RecipientContact    string         `bson:"recipient_contact"`
-	NotificationType    string         `bson:"notification_type"`
-	Channel             string         `bson:"channel"`
-	Language            string         `bson:"language"`
-	TemplateID          *bson.ObjectID `bson:"template_id,omitempty"`
-	Status              string         `bson:"status"`
-	SentAt              *time.Time     `bson:"sent_at"`
-	ProviderMessageID   *string        `bson:"provider_message_id"`
-	ErrorMessage        *string        `bson:"error_message"`
-	HasContent          bool           `bson:"has_content"`
-	Sensitive           bool           `bson:"sensitive,omitempty"`
-	ContentPurgedAt     *time.Time     `bson:"content_purged_at,omitempty"`
-	Urgent              bool           `bson:"urgent"`
-	IdempotencyKey      string         `bson:"idempotency_key"`
-	RequestHash         string         `bson:"request_hash"`
-	RequestedBy         string         `bson:"requested_by"`
-	RequestID           string         `bson:"request_id,omitempty"`
-	Attempts            int            `bson:"attempts"`
-	NextAttemptAt       time.Time      `bson:"next_attempt_at"`
-	Holder              string         `bson:"holder"`
-	SentBy              string         `bson:"sent_by,omitempty"`
-	CreatedAt           time.Time      `bson:"created_at"`
-	UpdatedAt           time.Time      `bson:"updated_at"`
-	Claims              int64          `bson:"claims"`
+	ID                string         `bson:"_id"`
+	RecipientID       int64          `bson:"recipient_id"`
+	RecipientContact  string         `bson:"recipient_contact"`
+	NotificationType  string         `bson:"notification_type"`
+	Channel           string         `bson:"channel"`
+	Language          string         `bson:"language"`
+	TemplateID        *bson.ObjectID `bson:"template_id,omitempty"`
+	Status            string         `bson:"status"`
+	SentAt            *time.Time     `bson:"sent_at"`
+	ProviderMessageID *string        `bson:"provider_message_id"`
+	ErrorMessage      *string        `bson:"error_message"`
+	HasContent        bool           `bson:"has_content"`
+	Sensitive         bool           `bson:"sensitive,omitempty"`
+	ContentPurgedAt   *time.Time     `bson:"content_purged_at,omitempty"`
+	Urgent            bool           `bson:"urgent"`
+	IdempotencyKey    string         `bson:"idempotency_key"`
+	RequestHash       string         `bson:"request_hash"`
+	RequestedBy       string         `bson:"requested_by"`
+	RequestID         string         `bson:"request_id,omitempty"`
+	Attempts          int            `bson:"attempts"`
+	NextAttemptAt     time.Time      `bson:"next_attempt_at"`
+	Holder            string         `bson:"holder"`
+	SentBy            string         `bson:"sent_by,omitempty"`
+	CreatedAt         time.Time      `bson:"created_at"`
+	UpdatedAt         time.Time      `bson:"updated_at"`
+	Claims            int64          `bson:"claims"`
 }
 
 // contentDoc is a log's rendered message and the data it came from, in
