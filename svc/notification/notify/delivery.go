@@ -64,6 +64,9 @@ type Worker struct {
 	log     *slog.Logger
 	running atomic.Bool
 	wake    chan struct{}
+	// recording is held while a round's outcomes are written, which
+	// overlaps the next round's claims and sends.
+	recording chan struct{}
 
 	mu      sync.Mutex
 	pending []Log
@@ -112,7 +115,8 @@ func NewWorker(store workerStore, senders Senders, opts WorkerOptions) *Worker {
 	if opts.Instance == "" {
 		opts.Instance = "worker-" + randomHex(6)
 	}
-	w := &Worker{store: store, senders: senders, opts: opts, log: opts.Logger, wake: make(chan struct{}, 1)}
+	w := &Worker{store: store, senders: senders, opts: opts, log: opts.Logger,
+		wake: make(chan struct{}, 1), recording: make(chan struct{}, 1)}
 	w.metrics = newMetrics(store, opts.Now, opts.Registerer)
 	return w
 }
@@ -215,6 +219,8 @@ func (w *Worker) Run(ctx context.Context) {
 	}
 	w.running.Store(true)
 	defer w.releaseReserved()
+	// The last round's outcomes are written before the worker stops.
+	defer func() { w.recording <- struct{}{}; <-w.recording }()
 	t := time.NewTicker(w.opts.Poll)
 	defer t.Stop()
 	poll := true
@@ -348,7 +354,13 @@ func (w *Worker) round(ctx context.Context, logs []Log, polled bool) {
 			record = append(record, *o)
 		}
 	}
-	w.record(ctx, record)
+	// One round's outcomes are written at a time, while the next round
+	// claims and sends.
+	w.recording <- struct{}{}
+	go func() {
+		defer func() { <-w.recording }()
+		w.record(ctx, record)
+	}()
 }
 
 // claim claims logs and returns the work: each log won that is still

@@ -25,9 +25,13 @@ var (
 	})
 	errBadChannel = apperr.Field("channel", "Select a valid choice: EMAIL, SMS or PUSH.")
 	errBadStatus  = apperr.Field("status", "Select a valid choice: PENDING, SENT, FAILED or DELIVERED.")
-	errKeyReused  = apperr.Unprocessable("This Idempotency-Key was already used for a different request.")
-	errAdminOnly  = apperr.Forbidden("You do not have permission to perform this action.")
-	errNoCaller   = apperr.Unauthenticated("Authentication credentials were not provided.")
+	// Filters that cannot name anything stored (and could not be sent to
+	// the store as they are: PostgreSQL refuses NUL characters).
+	errBadTypeFilter     = apperr.Field("notification_type", "Use upper-case letters, digits and underscores, e.g. APPOINTMENT_CONFIRMED_PATIENT.")
+	errBadLanguageFilter = apperr.Field("language", `Use a language code such as "vi" or "en".`)
+	errKeyReused         = apperr.Unprocessable("This Idempotency-Key was already used for a different request.")
+	errAdminOnly         = apperr.Forbidden("You do not have permission to perform this action.")
+	errNoCaller          = apperr.Unauthenticated("Authentication credentials were not provided.")
 
 	errNeverAddressed = apperr.Conflict("This notification was never deliverable (no template or no contact); send it again instead.")
 	errNoContent      = apperr.Conflict("This notification's content is not kept (a sensitive request, or past the retention period); the sender must send it again.")

@@ -3,6 +3,7 @@ package notify
 import (
 	"context"
 	"errors"
+	"regexp"
 	"slices"
 
 	"hospital/lib/auth"
@@ -10,6 +11,10 @@ import (
 
 // The delivery log as the API shows it: ADMIN sees everything, a sending
 // service the logs of its own requests without their content.
+
+// logIDPattern is the shape of every log id (logIDFor); anything else names
+// no log and is not looked up.
+var logIDPattern = regexp.MustCompile(`^[0-9a-f]{24}$`)
 
 // logViewer says what the caller may see: full content, and whose logs.
 func logViewer(ctx context.Context) (full bool, onlyFor string, err error) {
@@ -37,6 +42,8 @@ func (s *Service) ListLogs(ctx context.Context, f LogFilter) ([]LogView, int, er
 		return nil, 0, errBadChannel
 	case f.Status != "" && !slices.Contains(Statuses, f.Status):
 		return nil, 0, errBadStatus
+	case f.NotificationType != "" && !notificationTypePattern.MatchString(f.NotificationType):
+		return nil, 0, errBadTypeFilter
 	}
 	f.RequestedBy = onlyFor
 	logs, n, err := s.store.ListLogs(ctx, f)
@@ -60,6 +67,9 @@ func (s *Service) GetLog(ctx context.Context, id string) (LogView, error) {
 	full, onlyFor, err := logViewer(ctx)
 	if err != nil {
 		return LogView{}, err
+	}
+	if !logIDPattern.MatchString(id) {
+		return LogView{}, errLogNotFound
 	}
 	l, err := s.store.GetLog(ctx, id)
 	if errors.Is(err, ErrNotFound) || (err == nil && onlyFor != "" && l.RequestedBy != onlyFor) {
@@ -107,6 +117,9 @@ func (s *Service) loadContents(ctx context.Context, logs []Log) error {
 func (s *Service) RetryLog(ctx context.Context, id string) (LogView, error) {
 	if err := requireAdmin(ctx); err != nil {
 		return LogView{}, err
+	}
+	if !logIDPattern.MatchString(id) {
+		return LogView{}, errLogNotFound
 	}
 	l, err := s.store.GetLog(ctx, id)
 	if errors.Is(err, ErrNotFound) {

@@ -17,8 +17,13 @@ func (s *Service) ListTemplates(ctx context.Context, f TemplateFilter) ([]Templa
 	if err := requireAdmin(ctx); err != nil {
 		return nil, 0, err
 	}
-	if f.Channel != "" && !slices.Contains(Channels, f.Channel) {
+	switch {
+	case f.Channel != "" && !slices.Contains(Channels, f.Channel):
 		return nil, 0, errBadChannel
+	case f.NotificationType != "" && !notificationTypePattern.MatchString(f.NotificationType):
+		return nil, 0, errBadTypeFilter
+	case f.Language != "" && !languagePattern.MatchString(f.Language):
+		return nil, 0, errBadLanguageFilter
 	}
 	return s.store.ListTemplates(ctx, f)
 }
