@@ -44,7 +44,7 @@ type Config struct {
 	FCMBaseURL         string `env:"FCM_BASE_URL" envDefault:"https://fcm.googleapis.com"`
 
 	WorkerConcurrency  int           `env:"WORKER_CONCURRENCY" envDefault:"8"`
-	WorkerBatch        int           `env:"WORKER_BATCH" envDefault:"100"`
+	WorkerBatch        int           `env:"WORKER_BATCH" envDefault:"250"`
 	WorkerPollInterval time.Duration `env:"WORKER_POLL_INTERVAL" envDefault:"1s"`
 	DeliveryLease      time.Duration `env:"DELIVERY_LEASE" envDefault:"2m"`
 	SendTimeout        time.Duration `env:"SEND_TIMEOUT" envDefault:"20s"`

@@ -17,7 +17,7 @@ type WorkerOptions struct {
 	// provider connection. Negative: this instance delivers nothing (API
 	// only); its queued logs wait for other instances.
 	Concurrency int
-	Batch       int           // logs claimed together (100)
+	Batch       int           // logs claimed together (250)
 	Poll        time.Duration // how often to look for due logs (1s)
 	Lease       time.Duration // exclusive hold on a log while delivering (2m)
 	SendTimeout time.Duration // one provider call (20s); well below Lease
@@ -83,7 +83,7 @@ func NewWorker(store workerStore, senders Senders, opts WorkerOptions) *Worker {
 		opts.Concurrency = 8
 	}
 	if opts.Batch <= 0 {
-		opts.Batch = 100
+		opts.Batch = 250
 	}
 	if opts.Poll == 0 {
 		opts.Poll = time.Second
