@@ -71,12 +71,12 @@ func startAppointments(t testing.TB, extraEnv ...string) *appointmentRig {
 func (r *appointmentRig) doctor(t testing.TB, username string) (int64, string) {
 	t.Helper()
 	doc := r.do(t, http.MethodPost, "/api/v1/admin/users/", r.admin, map[string]any{
-		"username": username, "password": "Str0ng-" + username, "email": username + "@hospital.test", "role_name": "DOCTOR",
+		"username": username, "password": staffPass, "email": username + "@hospital.test", "role_name": "DOCTOR",
 		"first_name": "Tran Thi", "last_name": username,
 	}, nil)
 	expect(t, "create doctor", doc, http.StatusCreated)
 	id := int64(doc.body["id"].(float64))
-	tok, _ := r.login(t, username, "Str0ng-"+username)
+	tok, _ := r.login(t, username, staffPass)
 	for d := range 7 {
 		expect(t, "schedule", r.do(t, http.MethodPost, fmt.Sprintf("/api/v1/doctors/%d/schedule/", id), tok, map[string]any{
 			"day_of_week": d, "start_time": "07:00", "end_time": "19:00", "valid_from": "2026-01-01",

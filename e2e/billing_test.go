@@ -5,8 +5,6 @@ import (
 	"database/sql"
 	"fmt"
 	"net/http"
-	"os"
-	"strconv"
 	"testing"
 	"time"
 
@@ -46,7 +44,7 @@ func startBillingRig(t testing.TB) *billingRig {
 	db, env := openDB(t)
 	r.billingDB = db
 	r.billingEnv = append(env, "SERVICE_SECRET="+billingSecret, "CLINIC_TIMEZONE=Asia/Ho_Chi_Minh",
-		"STRIPE_API_BASE="+startStripeMock(t), "STRIPE_SECRET_KEY=sk_test_e2e", "OUTBOX_POLL_INTERVAL=100ms",
+		"STRIPE_API_BASE="+testkit.SharedStripeMock(t).URL, "STRIPE_SECRET_KEY=sk_test_e2e", "OUTBOX_POLL_INTERVAL=100ms",
 		"OUTBOX_BACKOFF_MAX=1s", "PENDING_PAYMENT_INTERVAL=1s")
 	return r
 }
@@ -83,37 +81,6 @@ func (p *platform) waitStatus(t testing.TB, method, path string, status int) {
 	if err != nil {
 		t.Fatal(err)
 	}
-}
-
-// startStripeMock runs Stripe's mock server for this test (the pinned
-// binary `make tools` builds; STRIPE_MOCK_BIN overrides) and returns its URL.
-func startStripeMock(t testing.TB) string {
-	t.Helper()
-	bin := os.Getenv("STRIPE_MOCK_BIN")
-	if bin == "" {
-		var err error
-		if bin, err = testkit.Binary("stripe-mock"); err != nil {
-			t.Fatal(err)
-		}
-	}
-	// A free port can be taken before stripe-mock binds it: try another.
-	var addr string
-	for attempt := 0; ; attempt++ {
-		addr = "127.0.0.1:" + strconv.Itoa(testkit.MustFreePort(t))
-		proc, err := testkit.Start(t.TempDir(), "stripe-mock", bin, []string{"-http-addr", addr}, nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { _ = proc.Stop(5 * time.Second) })
-		err = testkit.Until(context.Background(), 30*time.Second, proc, testkit.TCPOpen(addr))
-		if err == nil {
-			break
-		}
-		if !proc.Exited() || attempt == 2 {
-			t.Fatal(err)
-		}
-	}
-	return "http://" + addr
 }
 
 func (r *billingRig) billingCount(t testing.TB, q string, args ...any) int {
@@ -258,10 +225,10 @@ func TestBillingEndToEnd(t *testing.T) {
 
 	// Insurance: a provider, the patient's policy, a claim, a partial approval, the payout.
 	prov := r.do(t, http.MethodPost, "/api/v1/admin/users/", r.admin, map[string]any{
-		"username": "baoviet", "password": "Str0ng-baoviet", "email": "claims@baoviet.test", "role_name": "INSURANCE_PROVIDER"}, nil)
+		"username": "baoviet", "password": staffPass, "email": "claims@baoviet.test", "role_name": "INSURANCE_PROVIDER"}, nil)
 	expect(t, "create provider", prov, http.StatusCreated)
 	provID := num(prov.body["id"])
-	provTok, _ := r.login(t, "baoviet", "Str0ng-baoviet")
+	provTok, _ := r.login(t, "baoviet", staffPass)
 	pol := r.do(t, http.MethodPost, fmt.Sprintf("/api/v1/patients/%d/insurance-policies/", patID), patTok, map[string]any{
 		"insurance_provider_id": provID, "provider_name": "Bảo Việt", "policy_number": "BV-E2E-1", "member_id": "M1",
 		"valid_from": "2026-01-01", "valid_to": "2030-12-31", "coverage_details_json": map[string]any{"outpatient": "80%"}}, nil)

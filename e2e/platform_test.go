@@ -4,6 +4,7 @@
 package e2e
 
 import (
+	"bytes"
 	"context"
 	"database/sql"
 	"encoding/json"
@@ -25,6 +26,9 @@ const (
 	adminPass = "Adm1n-pass-e2e"
 	// patientPass is every registered patient's first password.
 	patientPass = "Blue-Lotus-2026"
+	// staffPass is every staff account's password (none may contain its
+	// username: the password policy refuses that).
+	staffPass = "Quiet-Mango-Harbor-81"
 )
 
 type platform struct {
@@ -33,6 +37,9 @@ type platform struct {
 	user    *testkit.Service
 	gateway *testkit.Service
 	gw      string
+	// contract validates every exchange against the services' OpenAPI
+	// documents (openapi_test.go).
+	contract *contract
 }
 
 // startPlatform starts Consul, a fresh database, the user service and the
@@ -40,6 +47,8 @@ type platform struct {
 func startPlatform(t testing.TB, extraEnv ...string) *platform {
 	t.Helper()
 	p := &platform{consul: testkit.StartConsul(t)}
+	p.contract = newContract(p.consul.Client)
+	p.contract.log = t.Logf
 	user := testkit.StartUserService(t, p.consul, "notification=e2e-notification-secret",
 		append([]string{"BOOTSTRAP_ADMIN_USERNAME=" + adminUser, "BOOTSTRAP_ADMIN_PASSWORD=" + adminPass}, extraEnv...)...)
 	p.user = user.Service
@@ -84,10 +93,31 @@ func (r result) str(key string) string {
 }
 
 // do sends a request to the gateway. body may be a string (sent raw) or a
-// value (sent as JSON).
+// value (sent as JSON). The request and its answer must match the OpenAPI
+// document of the service that serves it (see contract): a test that sends
+// bad input on purpose uses doInvalid.
 func (p *platform) do(t testing.TB, method, path, token string, body any, header map[string]string) result {
 	t.Helper()
+	return p.send(t, false, method, path, token, body, header)
+}
+
+// doInvalid is do for deliberate bad input (malformed bodies, unknown
+// paths, wrong methods): the request is not checked against the document,
+// and the answer must be a 4xx problem+json (and match the document where
+// the operation exists).
+func (p *platform) doInvalid(t testing.TB, method, path, token string, body any, header map[string]string) result {
+	t.Helper()
+	return p.send(t, true, method, path, token, body, header)
+}
+
+func (p *platform) send(t testing.TB, invalid bool, method, path, token string, body any, header map[string]string) result {
+	t.Helper()
 	rd := testkit.Body(t, body)
+	var sent []byte
+	if rd != nil {
+		sent, _ = io.ReadAll(rd)
+		rd = bytes.NewReader(sent)
+	}
 	req, err := http.NewRequest(method, p.gw+path, rd)
 	if err != nil {
 		t.Fatal(err)
@@ -110,6 +140,13 @@ func (p *platform) do(t testing.TB, method, path, token string, body any, header
 	raw, _ := io.ReadAll(resp.Body)
 	r := result{status: resp.StatusCode, header: resp.Header, raw: raw}
 	_ = json.Unmarshal(raw, &r.body)
+	if p.contract != nil {
+		ex := exchange{method: method, path: path, header: req.Header, body: sent,
+			status: resp.StatusCode, respHeader: resp.Header, respBody: raw}
+		if err := p.contract.check(context.Background(), ex, invalid); err != nil {
+			t.Fatal(err)
+		}
+	}
 	return r
 }
 

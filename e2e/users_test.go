@@ -2,8 +2,10 @@ package e2e
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"testing"
@@ -27,12 +29,26 @@ func TestUserJourneyThroughGateway(t *testing.T) {
 		t.Fatalf("me = %s", me.raw)
 	}
 
+	// A new email needs the current password and takes effect when the
+	// link sent to it is followed, through the page it opens.
+	expect(t, "email without password", p.do(t, http.MethodPut, "/api/v1/users/me/", access, map[string]any{
+		"email": "lan.nguyen@patients.test"}, nil), http.StatusBadRequest)
 	upd := p.do(t, http.MethodPut, "/api/v1/users/me/", access, map[string]any{
-		"first_name": "Lan", "last_name": "Nguyen", "email": "lan.nguyen@patients.test",
+		"first_name": "Lan", "last_name": "Nguyen", "email": "lan.nguyen@patients.test", "current_password": patientPass,
 	}, nil)
 	expect(t, "update me", upd, http.StatusOK)
+	if upd.str("email") != "lan@patients.test" || upd.str("pending_email") != "lan.nguyen@patients.test" {
+		t.Fatalf("email changed before its link was followed: %s", upd.raw)
+	}
+	token := p.emailChangeToken(t, "lan.nguyen@patients.test")
+	page := p.do(t, http.MethodGet, "/api/v1/users/email/confirm/page/?token="+token, "", nil, nil)
+	if page.status != http.StatusOK || !strings.HasPrefix(page.header.Get("Content-Type"), "text/html") ||
+		page.header.Get("Content-Security-Policy") == "" {
+		t.Fatalf("confirmation page through the gateway: %d %v", page.status, page.header)
+	}
+	expect(t, "confirm email", p.do(t, http.MethodPost, "/api/v1/users/email/confirm/", "", map[string]string{"token": token}, nil), http.StatusOK)
 	me = p.do(t, http.MethodGet, "/api/v1/users/me/", access, nil, nil)
-	if me.str("first_name") != "Lan" || me.str("email") != "lan.nguyen@patients.test" {
+	if me.str("first_name") != "Lan" || me.str("email") != "lan.nguyen@patients.test" || me.body["email_verified"] != true {
 		t.Fatalf("update not persisted: %s", me.raw)
 	}
 	// Nobody promotes themself.
@@ -69,6 +85,11 @@ func TestUserJourneyThroughGateway(t *testing.T) {
 		p.do(t, http.MethodPost, "/api/v1/users/token/refresh/", "", map[string]string{"refresh_token": refresh}, nil),
 		http.StatusUnauthorized)
 
+	// Logout without a body (the spec makes it optional) ends the session.
+	access4, _ := p.login(t, "lan", "N3w-secret-lan")
+	expect(t, "logout without a body", p.do(t, http.MethodPost, "/api/v1/users/logout/", access4, nil, nil), http.StatusNoContent)
+	expect(t, "me after logout", p.do(t, http.MethodGet, "/api/v1/users/me/", access4, nil, nil), http.StatusUnauthorized)
+
 	access3, refresh3 := p.login(t, "lan", "N3w-secret-lan")
 	out := p.do(t, http.MethodPost, "/api/v1/users/logout/", access3, map[string]string{"refresh_token": refresh3}, nil)
 	if out.status != http.StatusNoContent && out.status != http.StatusOK {
@@ -77,6 +98,29 @@ func TestUserJourneyThroughGateway(t *testing.T) {
 	expect(t, "refresh after logout",
 		p.do(t, http.MethodPost, "/api/v1/users/token/refresh/", "", map[string]string{"refresh_token": refresh3}, nil),
 		http.StatusUnauthorized)
+}
+
+// emailChangeToken is the token of the link sent to address, read from the
+// user service's outbox (the notification service is not running here).
+func (p *platform) emailChangeToken(t *testing.T, address string) string {
+	t.Helper()
+	var body []byte
+	err := p.db.QueryRow(`SELECT body FROM outbox_messages WHERE idempotency_key LIKE 'email-change-requested:%'
+		AND body LIKE ? ORDER BY id DESC LIMIT 1`, "%"+address+"%").Scan(&body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var msg struct {
+		Data map[string]string `json:"data"`
+	}
+	if err := json.Unmarshal(body, &msg); err != nil {
+		t.Fatal(err)
+	}
+	link, err := url.Parse(msg.Data["confirmation_link"])
+	if err != nil || link.Query().Get("token") == "" {
+		t.Fatalf("confirmation link %q", msg.Data["confirmation_link"])
+	}
+	return link.Query().Get("token")
 }
 
 func TestObjectLevelAuthorizationThroughGateway(t *testing.T) {
@@ -110,7 +154,7 @@ func TestObjectLevelAuthorizationThroughGateway(t *testing.T) {
 		t.Fatalf("contact info = %s", got.raw)
 	}
 	doc := p.do(t, http.MethodPost, "/api/v1/admin/users/", admin, map[string]any{
-		"username": "drtran", "password": "Str0ng-drtran", "email": "drtran@hospital.test", "role_name": "DOCTOR",
+		"username": "drtran", "password": "Brass-Compass-58", "email": "drtran@hospital.test", "role_name": "DOCTOR",
 		"first_name": "Tran", "last_name": "B",
 	}, nil)
 	expect(t, "admin creates doctor", doc, http.StatusCreated)
@@ -200,4 +244,58 @@ func TestUserServiceOutageAndRecovery(t *testing.T) {
 	if err != nil {
 		t.Fatalf("gateway did not recover by itself: %v", err)
 	}
+}
+
+// The reset link's page works through the gateway, and a patient finds a
+// doctor to book while staff find patients.
+func TestUserResetPageAndDirectoryThroughGateway(t *testing.T) {
+	p := startPlatform(t)
+	reg := p.register(t, "thu")
+	expect(t, "reset request", p.do(t, http.MethodPost, "/api/v1/users/password/reset/", "", map[string]string{"email": "thu@patients.test"}, nil), http.StatusOK)
+	var body []byte
+	err := testkit.Until(context.Background(), 10*time.Second, nil, func(ctx context.Context) error {
+		return p.db.QueryRowContext(ctx, `SELECT body FROM outbox_messages WHERE idempotency_key LIKE 'password-reset:%'`).Scan(&body)
+	})
+	if err != nil {
+		t.Fatalf("no reset link queued: %v", err)
+	}
+	var msg struct {
+		Data      map[string]string `json:"data"`
+		Sensitive bool              `json:"sensitive"`
+	}
+	_ = json.Unmarshal(body, &msg)
+	link, err := url.Parse(msg.Data["reset_link"])
+	if err != nil || !msg.Sensitive || link.Path != "/api/v1/users/password/reset/page/" {
+		t.Fatalf("reset message %s", body)
+	}
+	page := p.do(t, http.MethodGet, link.RequestURI(), "", nil, nil)
+	if page.status != http.StatusOK || !strings.Contains(string(page.raw), `fetch("/api/v1/users/password/reset/confirm/"`) {
+		t.Fatalf("reset page through the gateway: %d %s", page.status, page.raw)
+	}
+	// What the page's script sends.
+	expect(t, "confirm", p.do(t, http.MethodPost, "/api/v1/users/password/reset/confirm/", "", map[string]string{
+		"token": link.Query().Get("token"), "new_password": "Lantern-Festival-88"}, nil), http.StatusOK)
+	patientTok, _ := p.login(t, "thu", "Lantern-Festival-88")
+
+	admin, _ := p.login(t, adminUser, adminPass)
+	for _, u := range []map[string]any{
+		{"username": "dr.hai", "first_name": "Hải", "last_name": "Đỗ", "role_name": "DOCTOR"},
+		{"username": "nurse.mai", "first_name": "Mai", "last_name": "Lý", "role_name": "NURSE"},
+	} {
+		u["password"], u["email"] = "Brass-Compass-58", u["username"].(string)+"@hospital.test"
+		expect(t, "create "+u["username"].(string), p.do(t, http.MethodPost, "/api/v1/admin/users/", admin, u, nil), http.StatusCreated)
+	}
+	docs := p.do(t, http.MethodGet, "/api/v1/users/doctors/", patientTok, nil, nil)
+	expect(t, "doctors", docs, http.StatusOK)
+	results, _ := docs.body["results"].([]any)
+	if len(results) != 1 || results[0].(map[string]any)["name"] != "Hải Đỗ" {
+		t.Fatalf("doctors %s", docs.raw)
+	}
+	nurseTok, _ := p.login(t, "nurse.mai", "Brass-Compass-58")
+	found := p.do(t, http.MethodGet, "/api/v1/users/patients/?search=thu", nurseTok, nil, nil)
+	expect(t, "patient search", found, http.StatusOK)
+	if found.body["count"] != float64(1) || !strings.Contains(string(found.raw), fmt.Sprintf(`"id":%d`, int64(reg.body["id"].(float64)))) {
+		t.Fatalf("patient search %s", found.raw)
+	}
+	expect(t, "patient searching patients", p.do(t, http.MethodGet, "/api/v1/users/patients/?search=thu", patientTok, nil, nil), http.StatusForbidden)
 }

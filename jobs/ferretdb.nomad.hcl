@@ -28,8 +28,8 @@ variable "binary" {
 
 variable "postgresql_url" {
   type        = string
-  default     = "postgres://127.0.0.1:5432/ferretdb?sslmode=disable"
-  description = "The PostgreSQL database FerretDB keeps its data in; without user and password (the clients bring theirs). Loopback: no TLS."
+  default     = "postgres://127.0.0.1:5432/ferretdb?sslmode=disable&pool_max_conns=300"
+  description = "The PostgreSQL database FerretDB keeps its data in; without user and password (the clients bring theirs). Loopback: no TLS. pool_max_conns must exceed the Mongo clients' pools together (25 per service instance, lib/mongodb.MaxPoolSize): FerretDB v1 deadlocks when more updates wait than its pool holds (docs/ARCHITECTURE.md); PostgreSQL's max_connections (jobs/scripts/postgresql.sh) must exceed it in turn."
 }
 
 variable "port" {

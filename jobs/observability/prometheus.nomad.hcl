@@ -99,6 +99,13 @@ job "prometheus" {
                   token: "{{ .consul_token }}"
           {{- end }}{{ end }}{{ end }}
               relabel_configs:
+                # /metrics is on each instance's operator listener, whose
+                # port the service advertises in its meta (ops_port), not on
+                # its API port.
+                - source_labels: [__meta_consul_service_address, __meta_consul_service_metadata_ops_port]
+                  regex: (.+);(\d+)
+                  replacement: $1:$2
+                  target_label: __address__
                 - source_labels: [__meta_consul_service]
                   target_label: service
                 - source_labels: [__meta_consul_service_id]

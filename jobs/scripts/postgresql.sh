@@ -116,6 +116,7 @@ server_args=(
   -p "$port"
   -c "unix_socket_directories=$PG_DIR"
   -c password_encryption=scram-sha-256
+  -c max_connections=350
   -c log_destination=stderr
   -c logging_collector=off
 )

@@ -9,6 +9,7 @@ package api
 import (
 	"fmt"
 	"net/http"
+	"path"
 	"regexp"
 	"slices"
 	"strings"
@@ -77,14 +78,21 @@ var PageParams = []Param{
 // Access says who may call a route. The zero value admits nobody, so a
 // route that forgets to say is closed, not open.
 type Access struct {
-	public   bool
-	anyUser  bool
-	roles    []string
-	services []string
+	public      bool
+	credentials bool
+	anyUser     bool
+	roles       []string
+	services    []string
 }
 
 // Public admits anyone, with or without a token.
 func Public() Access { return Access{public: true} }
+
+// ClientCredentials admits callers without a token on an internal path: a
+// service obtaining its token with its client secret, which the handler
+// checks. It is the one internal route a service calls before it holds a
+// token.
+func ClientCredentials() Access { return Access{public: true, credentials: true} }
 
 // AnyUser admits every signed-in user, whatever their role (not services).
 func AnyUser() Access { return Access{anyUser: true} }
@@ -130,6 +138,8 @@ func (a Access) Admits(id auth.Identity, signedIn bool) error {
 func (a Access) String() string {
 	var parts []string
 	switch {
+	case a.credentials:
+		return "a service, with its client secret"
 	case a.public:
 		return "anyone"
 	case a.anyUser:
@@ -179,14 +189,16 @@ func Check(routes []Route) error {
 		switch {
 		case r.Handler == nil:
 			return fmt.Errorf("api: %s has no handler", op)
-		case !strings.HasPrefix(r.Path, "/") || !strings.HasSuffix(r.Path, "/"):
-			return fmt.Errorf("api: %s: paths start and end with a slash", op)
+		case !strings.HasPrefix(r.Path, "/") || !(strings.HasSuffix(r.Path, "/") || strings.Contains(path.Base(r.Path), ".")):
+			return fmt.Errorf("api: %s: paths start with a slash and end with one or a file name", op)
 		case seen[op]:
 			return fmt.Errorf("api: %s declared twice", op)
 		case r.Access.String() == "nobody":
 			return fmt.Errorf("api: %s admits nobody: declare its Access", op)
-		case r.IsInternal() && (r.Access.public || r.Access.anyUser || len(r.Access.roles) > 0 || len(r.Access.services) == 0):
+		case r.IsInternal() && !r.Access.credentials && (r.Access.public || r.Access.anyUser || len(r.Access.roles) > 0 || len(r.Access.services) == 0):
 			return fmt.Errorf("api: internal route %s must admit only named services", op)
+		case r.Access.credentials && !r.IsInternal():
+			return fmt.Errorf("api: %s: client credentials belong on an internal path", op)
 		case !r.IsInternal() && r.Access.public && len(r.Access.services) > 0:
 			return fmt.Errorf("api: %s is public; listing services means nothing", op)
 		}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -45,10 +46,12 @@ type note struct {
 }
 
 type noteOut struct {
-	ID   int64   `json:"id"`
-	Text string  `json:"text"`
-	Tag  *string `json:"tag"`
-	Meta string  `json:"meta,omitempty"`
+	ID       int64      `json:"id"`
+	Text     string     `json:"text"`
+	Tag      *string    `json:"tag"`
+	Meta     string     `json:"meta,omitempty"`
+	Created  time.Time  `json:"created"`
+	Reminded *time.Time `json:"reminded"`
 }
 
 func routes() []api.Route {
@@ -185,7 +188,8 @@ func TestDocumentDescribesTheHandler(t *testing.T) {
 		t.Fatalf("invalid document: %v", err)
 	}
 	raw, _ := json.Marshal(doc)
-	for _, want := range []string{`"x-access":"DOCTOR; service appointment"`, `"maxLength":20`, `"enum":["LOW","HIGH"]`, `"additionalProperties":false`} {
+	for _, want := range []string{`"x-access":"DOCTOR; service appointment"`, `"maxLength":20`, `"enum":["LOW","HIGH"]`, `"additionalProperties":false`,
+		`"created":{"format":"date-time","type":"string"}`, `"reminded":{"format":"date-time","nullable":true,"type":"string"}`} {
 		if !strings.Contains(string(raw), want) {
 			t.Errorf("document lacks %s", want)
 		}
@@ -260,5 +264,29 @@ func TestTableAndREADMECheck(t *testing.T) {
 	_ = os.WriteFile(path, []byte("# notes\n\n"+block), 0o644)
 	if err := api.CheckREADME(path, routes()); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// A database outage is a 503 with Retry-After, not a 500; other failures
+// stay 500.
+func TestStoreDownIsUnavailable(t *testing.T) {
+	down := errors.New("dial tcp 127.0.0.1:3306: connect: connection refused")
+	h, err := api.Handler([]api.Route{
+		{Method: "GET", Path: "/api/v1/x/", Summary: "x", Access: api.Public(), Handler: func(http.ResponseWriter, *http.Request) error {
+			return fmt.Errorf("load x: %w", down)
+		}},
+		{Method: "GET", Path: "/api/v1/y/", Summary: "y", Access: api.Public(), Handler: func(http.ResponseWriter, *http.Request) error {
+			return errors.New("bug")
+		}},
+	}, api.Options{StoreDown: func(err error) bool { return errors.Is(err, down) }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec := serve(t, h, "GET", "/api/v1/x/", "", "")
+	if rec.Code != http.StatusServiceUnavailable || rec.Header().Get("Retry-After") == "" {
+		t.Fatalf("store down: %d %q", rec.Code, rec.Header().Get("Retry-After"))
+	}
+	if rec := serve(t, h, "GET", "/api/v1/y/", "", ""); rec.Code != http.StatusInternalServerError {
+		t.Fatalf("bug: %d", rec.Code)
 	}
 }

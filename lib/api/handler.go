@@ -30,6 +30,10 @@ type Options struct {
 	// PublicBaseURL is where clients reach the platform; pagination links
 	// are built from it.
 	PublicBaseURL string
+	// StoreDown reports an error that means the service's database could
+	// not be reached (mysqldb.Unreachable, mongodb.Unreachable): the client
+	// gets a 503 with Retry-After instead of a 500.
+	StoreDown func(error) bool
 }
 
 var (
@@ -39,6 +43,7 @@ var (
 	errBadToken         = apperr.Unauthenticated("Given token not valid for any token type.")
 	errNoKeys           = apperr.Unavailable("Cannot verify tokens right now.", 5*time.Second)
 	errNotFound         = problem.NotFound("Not found.")
+	errStoreDown        = apperr.Unavailable("The service's database cannot be reached right now; try again shortly.", 2*time.Second)
 )
 
 // Handler serves routes: token verification, the body limit, each route's
@@ -62,14 +67,14 @@ func Handler(routes []Route, opts Options) (http.Handler, error) {
 		if !rt.Access.public && opts.Verifier == nil {
 			return nil, errors.New("api: routes need a token verifier")
 		}
-		r.Handle(rt.Path, guard(rt)).Methods(rt.Method)
+		r.Handle(rt.Path, guard(rt, opts.StoreDown)).Methods(rt.Method)
 	}
 	return r, nil
 }
 
 // guard answers 401/403 for a caller the route does not admit, before the
 // handler reads anything.
-func guard(rt Route) http.Handler {
+func guard(rt Route, storeDown func(error) bool) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		id, ok := auth.FromContext(r.Context())
 		if err := rt.Access.Admits(id, ok); err != nil {
@@ -80,6 +85,10 @@ func guard(rt Route) http.Handler {
 			return
 		}
 		if err := rt.Handler(w, r); err != nil {
+			if _, known := problem.FromError(err); !known && storeDown != nil && storeDown(err) {
+				logging.From(r.Context()).WarnContext(r.Context(), "database unreachable", "err", err.Error())
+				err = errors.Join(err, errStoreDown)
+			}
 			httpx.WriteError(w, r, err)
 		}
 	})

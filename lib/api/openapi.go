@@ -6,6 +6,7 @@ import (
 	"reflect"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/getkin/kin-openapi/openapi3gen"
@@ -171,6 +172,7 @@ type Schemer interface {
 
 var (
 	schemerType   = reflect.TypeFor[Schemer]()
+	timeType      = reflect.TypeFor[time.Time]()
 	marshalerType = reflect.TypeFor[json.Marshaler]()
 )
 
@@ -189,7 +191,10 @@ func responseSchema(v any) (*openapi3.SchemaRef, error) {
 func customize(request bool) openapi3gen.SchemaCustomizerFn {
 	return func(name string, t reflect.Type, tag reflect.StructTag, s *openapi3.Schema) error {
 		if own, ok := ownSchema(t); ok {
+			// The generator marked a pointer field nullable: keep that.
+			nullable := s.Nullable
 			*s = *own
+			s.Nullable = s.Nullable || nullable
 			return nil
 		}
 		if t.Kind() == reflect.Struct && !reflect.PointerTo(t).Implements(marshalerType) && !t.Implements(marshalerType) {
@@ -207,6 +212,9 @@ func customize(request bool) openapi3gen.SchemaCustomizerFn {
 }
 
 func ownSchema(t reflect.Type) (*openapi3.Schema, bool) {
+	if t == timeType {
+		return openapi3.NewDateTimeSchema(), true
+	}
 	for _, tt := range []reflect.Type{t, reflect.PointerTo(t)} {
 		if tt.Implements(schemerType) {
 			v := reflect.New(t).Elem()

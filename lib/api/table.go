@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"os"
+	"slices"
 	"strings"
 )
 
@@ -24,6 +25,10 @@ func Table(routes []Route) string {
 	return b.String()
 }
 
+// UpdateEnv, set to 1, makes CheckREADME write the current table into the
+// README instead of failing: UPDATE_API_TABLES=1 go test ./...
+const UpdateEnv = "UPDATE_API_TABLES"
+
 // CheckREADME reports whether the README at path carries Table(routes)
 // between the markers, so the authorization table a reader trusts is the
 // one the router enforces. The error holds the block to paste.
@@ -36,5 +41,10 @@ func CheckREADME(path string, routes []Route) error {
 	if bytes.Contains(readme, []byte(want)) {
 		return nil
 	}
-	return fmt.Errorf("%s does not carry the current API table; put this block in it (replacing the old one):\n\n%s\n", path, want)
+	begin, end := bytes.Index(readme, []byte(tableBegin)), bytes.Index(readme, []byte(tableEnd))
+	if os.Getenv(UpdateEnv) == "1" && begin >= 0 && end > begin {
+		updated := append(append(slices.Clone(readme[:begin]), want...), readme[end+len(tableEnd):]...)
+		return os.WriteFile(path, updated, 0o644)
+	}
+	return fmt.Errorf("%s does not carry the current API table; run %s=1 go test ./... to write it, or put this block in it (replacing the old one):\n\n%s\n", path, UpdateEnv, want)
 }

@@ -44,6 +44,14 @@ func TestSignVerifyRoundTrip(t *testing.T) {
 	if id.UserID != 42 || id.Role != auth.RoleDoctor || id.Username != "dr" || id.TokenID != "j1" {
 		t.Fatalf("identity = %+v", id)
 	}
+	// iat carries milliseconds, so a revocation can tell tokens of the same second apart.
+	before := time.Now().Truncate(time.Millisecond)
+	tok, _ = s.Sign(auth.Identity{UserID: 42, Role: auth.RoleDoctor, SessionID: "sid-1"}, time.Minute, "j3")
+	id, err = verifier(s).Verify(context.Background(), tok)
+	if err != nil || id.SessionID != "sid-1" || id.IssuedAt.Before(before) || time.Since(id.IssuedAt) > time.Second ||
+		id.ExpiresAt.Sub(id.IssuedAt) < 59*time.Second {
+		t.Fatalf("identity = %+v, %v", id, err)
+	}
 	svc, _ := s.Sign(auth.Identity{Role: auth.RoleService, Service: "billing"}, time.Minute, "j2")
 	id, err = verifier(s).Verify(context.Background(), svc)
 	if err != nil || !id.IsService() || id.Service != "billing" {
@@ -132,6 +140,9 @@ func TestVerifyRejects(t *testing.T) {
 		"no role":               forge(t, jwt.SigningMethodEdDSA, priv, kid, with("role", nil)),
 		"non-numeric subject":   forge(t, jwt.SigningMethodEdDSA, priv, kid, with("sub", "admin")),
 		"service without svc":   forge(t, jwt.SigningMethodEdDSA, priv, kid, with("role", auth.RoleService)),
+		"no iat":                forge(t, jwt.SigningMethodEdDSA, priv, kid, with("iat", nil)),
+		"iat in the future":     forge(t, jwt.SigningMethodEdDSA, priv, kid, with("iat", time.Now().Add(time.Hour).Unix())),
+		"iat not a number":      forge(t, jwt.SigningMethodEdDSA, priv, kid, with("iat", "yesterday")),
 		"garbage":               "not.a.token",
 	}
 	for name, tok := range cases {

@@ -8,3 +8,6 @@ func SetJWKSMinInterval(c *JWKSCache, d time.Duration) {
 	c.minInterval = d
 	c.mu.Unlock()
 }
+
+// CacheLen is the number of tokens v's cache holds.
+func CacheLen(v *Verifier) int { return v.cache.len() }

@@ -22,6 +22,11 @@ type Identity struct {
 	Username string
 	Service  string
 	TokenID  string
+	// SessionID is the sign-in a user's token belongs to ("" for services).
+	SessionID string
+	// IssuedAt and ExpiresAt are the token's iat (milliseconds) and exp.
+	IssuedAt  time.Time
+	ExpiresAt time.Time
 }
 
 // IsService reports whether the caller is one of the platform's services.

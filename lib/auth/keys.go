@@ -2,6 +2,20 @@
 // caller's identity through a request. Tokens are signed with Ed25519 (EdDSA)
 // by the user service only; everyone else verifies them locally against the
 // user service's JWKS, with the algorithm, issuer, audience and expiry pinned.
+//
+// A Verifier built with WithCache checks each token's signature once and
+// remembers it (keyed by the whole token, never past its expiry); built
+// with WithRevocations it also refuses tokens the user service revoked
+// (logout, password change or reset, deactivation), which every verifier
+// learns from Consul KV within a second or two. The revocation check runs on
+// every call, cached or not: a map lookup. See revocations.go for the keys.
+//
+// A service wires it once:
+//
+//	rev := auth.NewRevocations(consulClient, auth.RevocationOptions{Logger: log})
+//	go rev.Run(ctx)
+//	v := auth.NewVerifier(auth.NewJWKSCache(fetchJWKS), auth.DefaultIssuer, auth.DefaultAudience,
+//		auth.WithCache(auth.DefaultCacheSize), auth.WithRevocations(rev))
 package auth
 
 import (

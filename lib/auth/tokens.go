@@ -5,8 +5,10 @@ import (
 	"crypto/ed25519"
 	"crypto/rand"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"strconv"
 	"sync"
 	"time"
@@ -35,10 +37,33 @@ const (
 // Claims are the platform's access-token claims.
 type Claims struct {
 	jwt.RegisteredClaims
-	Role     string `json:"role"`
-	Username string `json:"username,omitempty"`
+	// IssuedAt is "iat" read with its fraction: tokens carry milliseconds so
+	// that a revocation at time T refuses exactly the tokens issued before
+	// it (jwt's NumericDate keeps whole seconds only). It shadows
+	// RegisteredClaims.IssuedAt, which stays nil; Verify checks it itself.
+	IssuedAt json.Number `json:"iat,omitempty"`
+	Role     string      `json:"role"`
+	Username string      `json:"username,omitempty"`
 	// Service names the calling service on service tokens.
 	Service string `json:"svc,omitempty"`
+	// SessionID ("sid") names the sign-in a user's token belongs to, so
+	// that one session can be revoked (logout) and not the others.
+	SessionID string `json:"sid,omitempty"`
+}
+
+// issuedAt is the "iat" claim as a time (zero when absent or malformed).
+func (c *Claims) issuedAt() time.Time {
+	f, err := c.IssuedAt.Float64()
+	if err != nil || f <= 0 {
+		return time.Time{}
+	}
+	return time.UnixMilli(int64(math.Round(f * 1000)))
+}
+
+// numericMillis writes t as a NumericDate with milliseconds.
+func numericMillis(t time.Time) json.Number {
+	ms := t.UnixMilli()
+	return json.Number(fmt.Sprintf("%d.%03d", ms/1000, ms%1000))
 }
 
 // Signer issues access tokens. Only the user service holds one.
@@ -65,10 +90,10 @@ func (s *Signer) Sign(id Identity, ttl time.Duration, jti string) (string, error
 	c := Claims{
 		RegisteredClaims: jwt.RegisteredClaims{
 			Issuer: s.issuer, Subject: subject, Audience: jwt.ClaimStrings{s.audience},
-			IssuedAt: jwt.NewNumericDate(now), NotBefore: jwt.NewNumericDate(now),
-			ExpiresAt: jwt.NewNumericDate(now.Add(ttl)), ID: jti,
+			NotBefore: jwt.NewNumericDate(now), ExpiresAt: jwt.NewNumericDate(now.Add(ttl)), ID: jti,
 		},
-		Role: id.Role, Username: id.Username, Service: id.Service,
+		IssuedAt: numericMillis(now),
+		Role:     id.Role, Username: id.Username, Service: id.Service, SessionID: id.SessionID,
 	}
 	t := jwt.NewWithClaims(jwt.SigningMethodEdDSA, c)
 	t.Header["kid"] = s.kid
@@ -118,26 +143,88 @@ var (
 	ErrKeysUnavailable = errors.New("signing keys unavailable")
 )
 
-// Verifier checks tokens: EdDSA only, known kid, issuer, audience, expiry.
+// ErrRevoked wraps ErrInvalidToken for a token that was valid until the
+// user service revoked it (logout, password change, deactivation).
+var ErrRevoked = fmt.Errorf("%w: revoked", ErrInvalidToken)
+
+// Verifier checks tokens: EdDSA only, known kid, issuer, audience, expiry,
+// and, when it follows the revocations, that the token was not revoked.
 type Verifier struct {
-	keys   KeySource
-	parser *jwt.Parser
+	keys        KeySource
+	parser      *jwt.Parser
+	now         func() time.Time
+	cache       *verifyCache
+	revocations *Revocations
+}
+
+// leeway is the clock skew tolerated on exp, nbf and iat.
+const leeway = 30 * time.Second
+
+// VerifierOption configures a Verifier.
+type VerifierOption func(*Verifier)
+
+// WithCache keeps up to size verified tokens, keyed by the whole token, so
+// a token seen before costs a map lookup instead of a signature check. An
+// entry is never used past the token's expiry; revocations are checked on
+// every call, cached or not. size <= 0 means DefaultCacheSize.
+func WithCache(size int) VerifierOption {
+	return func(v *Verifier) { v.cache = newVerifyCache(size) }
+}
+
+// DefaultCacheSize holds the tokens of a busy gateway's last minutes
+// (about 1 KiB each).
+const DefaultCacheSize = 10000
+
+// WithRevocations refuses tokens r says were revoked, and answers
+// ErrRevocationsUnavailable until r has heard from Consul once.
+func WithRevocations(r *Revocations) VerifierOption {
+	return func(v *Verifier) { v.revocations = r }
+}
+
+// WithClock sets the verifier's clock (tests).
+func WithClock(now func() time.Time) VerifierOption {
+	return func(v *Verifier) { v.now = now }
 }
 
 // NewVerifier returns a verifier for tokens from issuer to audience.
-func NewVerifier(keys KeySource, issuer, audience string) *Verifier {
-	return &Verifier{keys: keys, parser: jwt.NewParser(
+func NewVerifier(keys KeySource, issuer, audience string, opts ...VerifierOption) *Verifier {
+	v := &Verifier{keys: keys, now: time.Now}
+	for _, o := range opts {
+		o(v)
+	}
+	v.parser = jwt.NewParser(
 		jwt.WithValidMethods([]string{jwt.SigningMethodEdDSA.Alg()}),
 		jwt.WithIssuer(issuer),
 		jwt.WithAudience(audience),
 		jwt.WithExpirationRequired(),
-		jwt.WithIssuedAt(),
-		jwt.WithLeeway(30*time.Second),
-	)}
+		jwt.WithLeeway(leeway),
+		jwt.WithTimeFunc(v.now),
+	)
+	return v
 }
 
-// Verify parses and checks raw, returning the caller's identity.
+// Verify checks raw and returns the caller's identity. Errors wrap
+// ErrInvalidToken (the caller's fault: 401), or ErrKeysUnavailable or
+// ErrRevocationsUnavailable (the verifier cannot tell right now: 503).
 func (v *Verifier) Verify(ctx context.Context, raw string) (Identity, error) {
+	now := v.now()
+	id, ok := v.cache.get(raw, now)
+	if !ok {
+		var err error
+		if id, err = v.parse(ctx, raw, now); err != nil {
+			return Identity{}, err
+		}
+		v.cache.put(raw, id, now)
+	}
+	if v.revocations != nil {
+		if err := v.revocations.Check(id); err != nil {
+			return Identity{}, err
+		}
+	}
+	return id, nil
+}
+
+func (v *Verifier) parse(ctx context.Context, raw string, now time.Time) (Identity, error) {
 	var c Claims
 	_, err := v.parser.ParseWithClaims(raw, &c, func(t *jwt.Token) (any, error) {
 		kid, _ := t.Header["kid"].(string)
@@ -152,9 +239,18 @@ func (v *Verifier) Verify(ctx context.Context, raw string) (Identity, error) {
 	if err != nil {
 		return Identity{}, fmt.Errorf("%w: %w", ErrInvalidToken, err)
 	}
-	id := Identity{Role: c.Role, Username: c.Username, Service: c.Service, TokenID: c.ID}
-	if c.Role == "" {
+	iat := c.issuedAt()
+	switch {
+	case iat.IsZero():
+		return Identity{}, fmt.Errorf("%w: no iat", ErrInvalidToken)
+	case iat.After(now.Add(leeway)):
+		return Identity{}, fmt.Errorf("%w: issued in the future", ErrInvalidToken)
+	case c.Role == "":
 		return Identity{}, fmt.Errorf("%w: no role", ErrInvalidToken)
+	}
+	id := Identity{
+		Role: c.Role, Username: c.Username, Service: c.Service, TokenID: c.ID,
+		SessionID: c.SessionID, IssuedAt: iat, ExpiresAt: c.ExpiresAt.Time,
 	}
 	if c.Role == RoleService {
 		if c.Service == "" {

@@ -4,11 +4,14 @@
 package ehrapi
 
 import (
+	"context"
+	"fmt"
 	"net/http"
 	"strconv"
 	"time"
 
 	"hospital/lib/outbox"
+	"hospital/lib/svcclient"
 )
 
 // Service is the EHR service's name in Consul.
@@ -46,4 +49,72 @@ func LinkAppointmentMessage(in LinkAppointment) outbox.Message {
 		Key:     "appointment-ehr-link:" + strconv.FormatInt(in.AppointmentID, 10),
 		Service: Service, Method: http.MethodPost, Path: LinkAppointmentPath(in.PatientID), Body: in,
 	}
+}
+
+// PrescriptionReference is spec flow F3, sent by pharmacy after a
+// prescription is created, with Idempotency-Key
+// prescription-ehr-reference:<prescription_id>. With EHREncounterID the
+// reference goes into that encounter, otherwise into the record-level list.
+type PrescriptionReference struct {
+	PrescriptionID     string    `json:"prescription_id" validate:"required,max=64"`
+	IssueDate          time.Time `json:"issue_date" validate:"required"`
+	PatientID          int64     `json:"patient_id" validate:"omitempty,gt=0"`
+	MedicationsSummary string    `json:"medications_summary" validate:"max=2000"`
+	EHREncounterID     string    `json:"ehr_encounter_id,omitempty" validate:"omitempty,max=64"`
+}
+
+// PrescriptionReferenceMessage is the outbox message for in.
+func PrescriptionReferenceMessage(patientID int64, in PrescriptionReference) outbox.Message {
+	return outbox.Message{
+		Key:     "prescription-ehr-reference:" + in.PrescriptionID,
+		Service: Service, Method: http.MethodPost, Path: PrescriptionReferencePath(patientID), Body: in,
+	}
+}
+
+// LabResultReference is spec flow F7, sent by lab for each item of a
+// released order, with Idempotency-Key lab-ehr-reference:<lab_order_item_id>.
+// SummaryStatus is "Normal" or "Abnormal".
+type LabResultReference struct {
+	LabOrderItemID string    `json:"lab_order_item_id" validate:"required,max=64"`
+	PatientID      int64     `json:"patient_id" validate:"omitempty,gt=0"`
+	TestName       string    `json:"test_name" validate:"required,max=200"`
+	ResultDate     time.Time `json:"result_date" validate:"required"`
+	SummaryStatus  string    `json:"summary_status" validate:"required,oneof=Normal Abnormal"`
+	LabOrderID     string    `json:"lab_order_id,omitempty" validate:"omitempty,max=64"`
+	EHREncounterID string    `json:"ehr_encounter_id,omitempty" validate:"omitempty,max=64"`
+}
+
+// LabResultReferenceMessage is the outbox message for in.
+func LabResultReferenceMessage(patientID int64, in LabResultReference) outbox.Message {
+	return outbox.Message{
+		Key:     "lab-ehr-reference:" + in.LabOrderItemID,
+		Service: Service, Method: http.MethodPost, Path: LabResultReferencePath(patientID), Body: in,
+	}
+}
+
+// AllergiesPath is GET from pharmacy: the patient's recorded allergies.
+func AllergiesPath(patientID int64) string { return internalPath(patientID, "allergies") }
+
+// Allergies answers AllergiesPath. HasRecord is false when the patient has
+// no medical record yet (then Allergies is empty: nothing is known, which
+// the caller must not read as "no allergies" without saying so).
+type Allergies struct {
+	PatientID int64    `json:"patient_id"`
+	HasRecord bool     `json:"has_record"`
+	Allergies []string `json:"allergies"`
+}
+
+// Client calls the EHR service.
+type Client struct{ c *svcclient.Client }
+
+// NewClient returns a client sending through c (with c's service token).
+func NewClient(c *svcclient.Client) Client { return Client{c: c} }
+
+// Allergies returns the patient's recorded allergies.
+func (c Client) Allergies(ctx context.Context, patientID int64) (Allergies, error) {
+	var out Allergies
+	if err := c.c.JSON(ctx, Service, http.MethodGet, AllergiesPath(patientID), nil, &out); err != nil {
+		return out, fmt.Errorf("allergies of patient %d: %w", patientID, svcclient.Refused(Service, err))
+	}
+	return out, nil
 }

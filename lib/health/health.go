@@ -36,13 +36,18 @@ func (h *Health) Live(w http.ResponseWriter, _ *http.Request) {
 	httpx.WriteJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 }
 
+// CheckTimeout bounds one readiness run: below Consul's check timeout
+// (CONSUL_CHECK_TIMEOUT, 2s by default), so Consul records which dependency
+// failed rather than a timeout.
+const CheckTimeout = 1500 * time.Millisecond
+
 // Ready runs every check in parallel with a short timeout.
 func (h *Health) Ready(w http.ResponseWriter, r *http.Request) {
 	if h.draining.Load() {
 		problem.Write(w, r, problem.Unavailable("Shutting down.", time.Second))
 		return
 	}
-	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+	ctx, cancel := context.WithTimeout(r.Context(), CheckTimeout)
 	defer cancel()
 	var (
 		mu     sync.Mutex

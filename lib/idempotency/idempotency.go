@@ -2,7 +2,9 @@
 // Idempotency-Key) with the first answer instead of acting twice. The key is
 // claimed inside the same MySQL transaction as the work, so a crash between
 // the two cannot leave one without the other, and concurrent duplicates wait
-// on the key's row lock and then see the stored answer.
+// on the key's row lock and then see the stored answer. MongoDB services use
+// package idempotency/mongokeys, which gives the same guarantees without
+// transactions.
 package idempotency
 
 import (
@@ -31,11 +33,21 @@ func Migrate(ctx context.Context, db *sql.DB) error {
 // Header is the request header carrying the key.
 const Header = "Idempotency-Key"
 
-// KeyFrom returns the request's key ("" when absent) or a 400 when malformed.
+// MaxKeyLength is the longest key accepted (the stores' column width).
+const MaxKeyLength = 200
+
+// KeyFrom returns the request's key ("" when absent) or a 400 when malformed:
+// a key is 1 to MaxKeyLength printable ASCII characters (a UUID fits), so
+// every store can keep it and every log line can show it as it is.
 func KeyFrom(r *http.Request) (string, error) {
 	k := r.Header.Get(Header)
-	if len(k) > 200 {
+	if len(k) > MaxKeyLength {
 		return "", problem.Field(Header, "Ensure this header has no more than 200 characters.")
+	}
+	for i := 0; i < len(k); i++ {
+		if k[i] < 0x20 || k[i] > 0x7e {
+			return "", problem.Field(Header, "Use printable ASCII characters only (a UUID, for example).")
+		}
 	}
 	return k, nil
 }

@@ -61,8 +61,11 @@ type claimDoc struct {
 type Lease struct {
 	ID       string
 	Resource string
-	Until    time.Time
-	l        *Leases
+	// Seq is the claim's number: a holder that records it with the
+	// resource lets the next contender start its walk there (AcquireFrom).
+	Seq   int64
+	Until time.Time
+	l     *Leases
 }
 
 // Valid reports whether the lease has at least margin left.
@@ -70,13 +73,25 @@ func (x *Lease) Valid(margin time.Duration) bool {
 	return x.l.now().Add(margin).Before(x.Until)
 }
 
-// maxClaims bounds the walk: a resource claimed this often is a bug.
-const maxClaims = 10000
+// maxWalk bounds the walk: that many live-looking claims in a row is a bug.
+const maxWalk = 10000
 
 // Acquire claims resource for ttl. It returns nil (and no error) when another
 // holder has it.
 func (l *Leases) Acquire(ctx context.Context, resource string, ttl time.Duration) (*Lease, error) {
-	for seq := int64(1); seq <= maxClaims; seq++ {
+	return l.AcquireFrom(ctx, resource, 1, ttl)
+}
+
+// AcquireFrom is Acquire starting the walk at claim number from instead of
+// 1: the Seq of a claim on resource that a holder recorded (in the
+// resource's own document) when it was done. Every claim below a recorded
+// one was released or expired before it was taken, so the walk may skip
+// them, and a resource claimed thousands of times costs a read or two. A
+// from that is too low is only slower; it must never be higher than a claim
+// that was actually taken.
+func (l *Leases) AcquireFrom(ctx context.Context, resource string, from int64, ttl time.Duration) (*Lease, error) {
+	from = max(from, 1)
+	for seq := from; seq < from+maxWalk; seq++ {
 		id := resource + "#" + strconv.FormatInt(seq, 10)
 		var c claimDoc
 		err := l.coll.FindOne(ctx, bson.D{{Key: "_id", Value: id}}).Decode(&c)
@@ -97,9 +112,9 @@ func (l *Leases) Acquire(ctx context.Context, resource string, ttl time.Duration
 			}
 			return nil, fmt.Errorf("lease %s: claim: %w", id, err)
 		}
-		return &Lease{ID: id, Resource: resource, Until: c.Until, l: l}, nil
+		return &Lease{ID: id, Resource: resource, Seq: seq, Until: c.Until, l: l}, nil
 	}
-	return nil, fmt.Errorf("lease %s: more than %d claims", resource, maxClaims)
+	return nil, fmt.Errorf("lease %s: more than %d claims from #%d", resource, maxWalk, from)
 }
 
 // Release ends the lease so the next contender need not wait for expiry.

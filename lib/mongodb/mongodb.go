@@ -23,13 +23,34 @@ import (
 	"go.mongodb.org/mongo-driver/v2/mongo/readpref"
 )
 
+// Timeouts that make an outage of the store answer fast: an operation gives
+// up after about a second when the server cannot be reached (refused, or
+// nothing answers a dial), so a request becomes a 503 (see Unreachable)
+// instead of waiting. The heartbeat notices a server that stopped answering
+// on open connections. Each can be overridden in the URI
+// (serverSelectionTimeoutMS, connectTimeoutMS, heartbeatFrequencyMS).
+const (
+	ServerSelectionTimeout = time.Second
+	ConnectTimeout         = time.Second
+	HeartbeatInterval      = 2 * time.Second
+)
+
+// MaxPoolSize caps one client's connections, so one service instance has at
+// most this many operations in flight. FerretDB v1 on PostgreSQL deadlocks
+// for good when more updates run at once than its own pool has connections
+// (an update holds one for its read and waits for another for its write):
+// FerretDB's pool_max_conns must stay above the sum of its clients' pools.
+const MaxPoolSize = 25
+
 // Connect opens a client for uri and waits, up to ctx, for the server to
 // answer a ping: at start-up the database may still be coming up.
 func Connect(ctx context.Context, uri, appName string) (*mongo.Client, error) {
-	opts := options.Client().ApplyURI(uri).
-		SetServerSelectionTimeout(5 * time.Second).
-		SetConnectTimeout(5 * time.Second).
-		SetMaxPoolSize(50)
+	opts := options.Client().
+		SetServerSelectionTimeout(ServerSelectionTimeout).
+		SetConnectTimeout(ConnectTimeout).
+		SetHeartbeatInterval(HeartbeatInterval).
+		SetMaxPoolSize(MaxPoolSize).
+		ApplyURI(uri)
 	if appName != "" {
 		opts.SetAppName(appName)
 	}
@@ -102,7 +123,8 @@ func EnsureIndexes(ctx context.Context, coll *mongo.Collection, indexes ...Index
 
 // IsDuplicate reports whether err is a unique-index violation: E11000, or
 // the internal error FerretDB v1 answers when an update (not an insert)
-// breaks a unique index.
+// breaks a unique index (its backend's own message: SQLSTATE 23505 on
+// PostgreSQL, "UNIQUE constraint failed" on SQLite).
 func IsDuplicate(err error) bool {
 	if err == nil {
 		return false
@@ -111,7 +133,11 @@ func IsDuplicate(err error) bool {
 		return true
 	}
 	var se mongo.ServerError
-	return errors.As(err, &se) && strings.Contains(err.Error(), "UNIQUE constraint failed")
+	if !errors.As(err, &se) {
+		return false
+	}
+	msg := err.Error()
+	return strings.Contains(msg, "SQLSTATE 23505") || strings.Contains(msg, "UNIQUE constraint failed")
 }
 
 // IsNotFound reports whether err means a single-document read found nothing.

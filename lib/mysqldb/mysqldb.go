@@ -15,6 +15,22 @@ import (
 	"github.com/pressly/goose/v3"
 )
 
+// Connection limits that make an outage of the store answer fast (a 503, see
+// Unreachable) instead of making requests wait. DSN parameters override
+// them (timeout, readTimeout, writeTimeout).
+const (
+	// DialTimeout bounds opening a TCP connection.
+	DialTimeout = time.Second
+	// HandshakeTimeout bounds the server's greeting and login on a new
+	// connection: a stopped (SIGSTOP) or wedged server accepts the TCP
+	// connection in the kernel and then says nothing.
+	HandshakeTimeout = time.Second
+	// IOTimeout is the last resort for a server that stops answering on an
+	// open connection; the request's own deadline normally ends the wait
+	// first. It also bounds the longest single query.
+	IOTimeout = 30 * time.Second
+)
+
 // Open connects with settings the services share (UTC, parsed times) and
 // waits, up to ctx, for the server to answer: at start-up the database may
 // still be coming up.
@@ -30,15 +46,25 @@ func Open(ctx context.Context, dsn string) (*sql.DB, error) {
 		cfg.Params = map[string]string{}
 	}
 	cfg.Params["time_zone"] = "'+00:00'"
+	if cfg.Timeout == 0 {
+		cfg.Timeout = DialTimeout
+	}
+	if cfg.ReadTimeout == 0 {
+		cfg.ReadTimeout = IOTimeout
+	}
+	if cfg.WriteTimeout == 0 {
+		cfg.WriteTimeout = IOTimeout
+	}
 	connector, err := mysql.NewConnector(cfg)
 	if err != nil {
 		return nil, fmt.Errorf("mysql connector: %w", err)
 	}
-	db := sql.OpenDB(connector)
+	db := sql.OpenDB(handshakeBound{connector, HandshakeTimeout})
 	db.SetMaxOpenConns(25)
 	db.SetMaxIdleConns(25)
 	db.SetConnMaxLifetime(5 * time.Minute)
 	backoff := 100 * time.Millisecond
+	var last error // the last failure that was the server's, not our deadline's
 	for {
 		err := db.PingContext(ctx)
 		if err == nil {
@@ -48,10 +74,13 @@ func Open(ctx context.Context, dsn string) (*sql.DB, error) {
 			db.Close()
 			return nil, fmt.Errorf("mysql: %w", err)
 		}
+		if ctx.Err() == nil || last == nil {
+			last = err
+		}
 		select {
 		case <-ctx.Done():
 			db.Close()
-			return nil, fmt.Errorf("mysql not reachable: %w", errors.Join(err, ctx.Err()))
+			return nil, fmt.Errorf("mysql not reachable: %w", errors.Join(last, ctx.Err()))
 		case <-time.After(backoff):
 		}
 		backoff = min(backoff*2, 2*time.Second)

@@ -22,10 +22,7 @@ func TestMain(m *testing.M) { os.Exit(testkit.Main(m)) }
 
 func TestLifecycle(t *testing.T) {
 	c := testkit.StartConsul(t)
-	s, err := service.New("records", config.Base{
-		HTTPAddr: "127.0.0.1:0", ConsulAddr: c.Addr, LogLevel: "error",
-		ConsulCheckInterval: 200 * time.Millisecond, ShutdownTimeout: 5 * time.Second, MaxBodyBytes: 1 << 20,
-	})
+	s, err := service.New("records", testBase(c))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -79,6 +76,22 @@ func TestLifecycle(t *testing.T) {
 	if err != nil || len(routes) != 1 || routes[0].Pattern != "/api/v1/records/*" {
 		t.Fatalf("advertised routes = %v, %v", routes, err)
 	}
+	// Prometheus finds the operator listener from the service meta.
+	if _, opsPort, _ := strings.Cut(s.OpsAddr, ":"); svc.Meta[service.MetaOpsPort] != opsPort || opsPort == "" {
+		t.Fatalf("meta %s = %q, operator listener %s", service.MetaOpsPort, svc.Meta[service.MetaOpsPort], s.OpsAddr)
+	}
+	// Health and metrics are served to operators only, never on the API port.
+	for _, path := range []string{"/healthz/live", "/healthz/ready", "/metrics"} {
+		if code := get(t, "http://"+s.Addr+path); code != http.StatusNotFound {
+			t.Errorf("API port answers %s: %d, want 404", path, code)
+		}
+		if code := get(t, "http://"+s.OpsAddr+path); code != http.StatusOK {
+			t.Errorf("operator listener answers %s: %d, want 200", path, code)
+		}
+	}
+	if code := get(t, "http://"+s.Addr+"/api/v1/records/"); code != http.StatusOK {
+		t.Fatalf("API: %d", code)
+	}
 
 	// Readiness follows the database: Consul takes the instance out.
 	dbDown.Store(true)
@@ -91,6 +104,12 @@ func TestLifecycle(t *testing.T) {
 		t.Fatal(err)
 	}
 	wait("re-registered", passing(1))
+
+	// The check is on the operator listener: its readiness is what Consul sees.
+	checks, err := c.Client.Agent().Checks()
+	if err != nil || checks["ready-"+s.InstanceID] == nil || checks["ready-"+s.InstanceID].Status != "passing" {
+		t.Fatalf("readiness check: %+v, %v", checks, err)
+	}
 
 	// Shutdown deregisters before draining.
 	cancel()
@@ -105,4 +124,22 @@ func TestLifecycle(t *testing.T) {
 	if svc, _, err := c.Client.Agent().Service(s.InstanceID, nil); err == nil && svc != nil {
 		t.Fatal("still registered after shutdown")
 	}
+}
+
+func testBase(c *testkit.Consul) config.Base {
+	return config.Base{
+		HTTPAddr: "127.0.0.1:0", OpsAddr: "127.0.0.1:0", ConsulAddr: c.Addr, LogLevel: "error",
+		ConsulCheckInterval: 200 * time.Millisecond, ConsulCheckTimeout: time.Second, ConsulDeregisterAfter: time.Minute,
+		DrainDelay: 100 * time.Millisecond, ShutdownTimeout: 5 * time.Second, MaxBodyBytes: 1 << 20,
+	}
+}
+
+func get(t *testing.T, url string) int {
+	t.Helper()
+	resp, err := http.Get(url)
+	if err != nil {
+		t.Fatalf("GET %s: %v", url, err)
+	}
+	resp.Body.Close()
+	return resp.StatusCode
 }

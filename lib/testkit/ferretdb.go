@@ -13,14 +13,28 @@ import (
 	"time"
 )
 
-// FerretDB is a throwaway MongoDB-compatible server (FerretDB on SQLite)
-// shared by the tests of one package.
+// FerretBackend is the storage FerretDB keeps its data in.
+type FerretBackend string
+
+const (
+	// FerretPostgreSQL is the backend the platform uses: PostgreSQL serves
+	// filters and sorts from indexes.
+	FerretPostgreSQL FerretBackend = "postgresql"
+	// FerretSQLite is kept for comparison (docs/BENCHMARKS.md): it serves no
+	// filter from an index.
+	FerretSQLite FerretBackend = "sqlite"
+)
+
+// FerretDB is a throwaway MongoDB-compatible server: FerretDB on a
+// PostgreSQL cluster of its own (or on SQLite, when asked).
 type FerretDB struct {
 	// URI is the server's address, without a database: mongodb://127.0.0.1:<port>/
-	URI  string
-	Port int
-	dir  string
-	proc *Proc
+	URI     string
+	Port    int
+	Backend FerretBackend
+	dir     string
+	proc    *Proc
+	pg      *Postgres
 }
 
 var (
@@ -29,13 +43,12 @@ var (
 	ferretErr  error
 )
 
-// SharedFerretDB starts (once per test binary) a FerretDB server with the
-// SQLite backend in its own temporary directory; Main stops it and removes
-// the directory.
+// SharedFerretDB starts (once per test binary) a FerretDB server on its own
+// PostgreSQL cluster; Main stops both and removes their directories.
 func SharedFerretDB(t testing.TB) *FerretDB {
 	t.Helper()
 	ferretOnce.Do(func() {
-		ferret, ferretErr = retryStart(3, startFerretDB)
+		ferret, ferretErr = startFerretDB(FerretPostgreSQL)
 		if ferretErr == nil {
 			atExit(ferret.stop)
 		}
@@ -46,7 +59,35 @@ func SharedFerretDB(t testing.TB) *FerretDB {
 	return ferret
 }
 
-func startFerretDB() (*FerretDB, error) {
+// StartFerretDB starts a server of its own (with its own PostgreSQL cluster
+// for FerretPostgreSQL), stopped when t ends: for a test that stops the
+// store, or a benchmark that compares backends.
+func StartFerretDB(t testing.TB, backend FerretBackend) *FerretDB {
+	t.Helper()
+	f, err := startFerretDB(backend)
+	if err != nil {
+		t.Fatalf("ferretdb: %v", err)
+	}
+	t.Cleanup(f.stop)
+	return f
+}
+
+func startFerretDB(backend FerretBackend) (*FerretDB, error) {
+	var pg *Postgres
+	if backend == FerretPostgreSQL {
+		var err error
+		if pg, err = retryStart(3, startPostgres); err != nil {
+			return nil, fmt.Errorf("postgres for ferretdb: %w", err)
+		}
+	}
+	f, err := retryStart(3, func() (*FerretDB, error) { return startFerretOn(backend, pg) })
+	if err != nil && pg != nil {
+		pg.stop()
+	}
+	return f, err
+}
+
+func startFerretOn(backend FerretBackend, pg *Postgres) (*FerretDB, error) {
 	bin, err := Binary("ferretdb")
 	if err != nil {
 		return nil, err
@@ -65,18 +106,30 @@ func startFerretDB() (*FerretDB, error) {
 		os.RemoveAll(dir)
 		return nil, err
 	}
-	proc, err := Start(dir, "ferretdb", bin, []string{
+	args := []string{
 		"--listen-addr=127.0.0.1:" + strconv.Itoa(port),
-		"--handler=sqlite",
-		"--sqlite-url=file:" + filepath.Join(dir, "data") + "/",
 		"--debug-addr=127.0.0.1:" + strconv.Itoa(debugPort),
 		"--log-level=warn",
-	}, nil)
+	}
+	switch backend {
+	case FerretPostgreSQL:
+		// FerretDB wedges for good when more updates run at once than its
+		// pool has connections (each holds one while it waits for a second):
+		// keep the pool above what the clients of a test binary can open
+		// (mongodb.MaxPoolSize each), and below PostgreSQL's 300.
+		args = append(args, "--handler=postgresql", "--postgresql-url="+pg.URL("ferretdb")+"?pool_max_conns=250")
+	case FerretSQLite:
+		args = append(args, "--handler=sqlite", "--sqlite-url=file:"+filepath.Join(dir, "data")+"/")
+	default:
+		os.RemoveAll(dir)
+		return nil, fmt.Errorf("unknown FerretDB backend %q", backend)
+	}
+	proc, err := Start(dir, "ferretdb", bin, args, nil)
 	if err != nil {
 		os.RemoveAll(dir)
 		return nil, err
 	}
-	f := &FerretDB{URI: fmt.Sprintf("mongodb://127.0.0.1:%d/", port), Port: port, dir: dir, proc: proc}
+	f := &FerretDB{URI: fmt.Sprintf("mongodb://127.0.0.1:%d/", port), Port: port, Backend: backend, dir: dir, proc: proc, pg: pg}
 	// The debug listener starts after the MongoDB one is bound.
 	err = Until(context.Background(), 30*time.Second, proc, func(ctx context.Context) error {
 		if err := HTTPOK(fmt.Sprintf("http://127.0.0.1:%d/debug/readyz", debugPort))(ctx); err != nil {
@@ -85,15 +138,31 @@ func startFerretDB() (*FerretDB, error) {
 		return TCPOpen(fmt.Sprintf("127.0.0.1:%d", port))(ctx)
 	})
 	if err != nil {
-		f.stop()
+		_ = proc.Stop(20 * time.Second)
+		os.RemoveAll(dir)
 		return nil, err
 	}
 	return f, nil
 }
 
+// Kill ends the FerretDB process at once, as a crash would (its PostgreSQL
+// cluster keeps running until the test ends). For tests of a store outage.
+func (f *FerretDB) Kill() { f.proc.Kill() }
+
+// KillPostgreSQL ends the PostgreSQL cluster under the server at once (the
+// server keeps running and answers errors): a backend outage.
+func (f *FerretDB) KillPostgreSQL() {
+	if f.pg != nil {
+		f.pg.proc.Kill()
+	}
+}
+
 func (f *FerretDB) stop() {
 	_ = f.proc.Stop(20 * time.Second)
 	os.RemoveAll(f.dir)
+	if f.pg != nil {
+		f.pg.stop()
+	}
 }
 
 // NewDatabase returns the name of a database no other test uses (created

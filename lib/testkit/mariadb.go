@@ -80,42 +80,89 @@ func startMariaDB() (*MariaDB, error) {
 	if err != nil {
 		return nil, err
 	}
-	sock := filepath.Join(dir, "mysqld.sock")
-	proc, err := Start(dir, "mariadbd", mariadbd, []string{
-		"--no-defaults", "--user=mysql", "--datadir=" + data, "--socket=" + sock,
-		"--port=" + strconv.Itoa(port), "--bind-address=127.0.0.1", "--skip-log-bin",
-		"--skip-name-resolve", "--innodb-buffer-pool-size=64M", "--innodb-flush-log-at-trx-commit=2",
-		"--max-connections=500", "--log-error=" + filepath.Join(dir, "error.log"),
-	}, nil)
+	m := &MariaDB{Port: port, dir: dir}
+	root, err := sql.Open("mysql", fmt.Sprintf("root@tcp(127.0.0.1:%d)/?multiStatements=true", port))
 	if err != nil {
 		os.RemoveAll(dir)
 		return nil, err
 	}
-	m := &MariaDB{Port: port, dir: dir, proc: proc}
-	// mariadbd drops root for the mysql user, which clears the parent-death
-	// signal: if this test binary is killed, the next one reaps the server.
-	_ = os.WriteFile(filepath.Join(dir, "owner.pid"), []byte(strconv.Itoa(os.Getpid())), 0o644)
-	_ = os.WriteFile(filepath.Join(dir, "server.pid"), []byte(strconv.Itoa(proc.Cmd.Process.Pid)), 0o644)
-	root, err := sql.Open("mysql", fmt.Sprintf("root@tcp(127.0.0.1:%d)/?multiStatements=true", port))
-	if err != nil {
+	m.root = root
+	if err := m.run(mariadbd); err != nil {
 		m.stop()
 		return nil, err
 	}
-	m.root = root
-	err = Until(context.Background(), 30*time.Second, proc, func(ctx context.Context) error { return root.PingContext(ctx) })
-	if err != nil {
-		log, _ := os.ReadFile(filepath.Join(dir, "error.log"))
-		m.stop()
-		return nil, fmt.Errorf("%w\n%s", err, log)
-	}
 	return m, nil
+}
+
+// run starts mariadbd on m's port and data directory and waits until it
+// answers.
+func (m *MariaDB) run(mariadbd string) error {
+	sock := filepath.Join(m.dir, "mysqld.sock")
+	proc, err := Start(m.dir, "mariadbd", mariadbd, []string{
+		"--no-defaults", "--user=mysql", "--datadir=" + filepath.Join(m.dir, "data"), "--socket=" + sock,
+		"--port=" + strconv.Itoa(m.Port), "--bind-address=127.0.0.1", "--skip-log-bin",
+		"--skip-name-resolve", "--innodb-buffer-pool-size=64M", "--innodb-flush-log-at-trx-commit=2",
+		"--max-connections=500", "--log-error=" + filepath.Join(m.dir, "error.log"),
+	}, nil)
+	if err != nil {
+		return err
+	}
+	m.proc = proc
+	// mariadbd drops root for the mysql user, which clears the parent-death
+	// signal: if this test binary is killed, the next one reaps the server.
+	_ = os.WriteFile(filepath.Join(m.dir, "owner.pid"), []byte(strconv.Itoa(os.Getpid())), 0o644)
+	_ = os.WriteFile(filepath.Join(m.dir, "server.pid"), []byte(strconv.Itoa(proc.Cmd.Process.Pid)), 0o644)
+	err = Until(context.Background(), 30*time.Second, proc, func(ctx context.Context) error { return m.root.PingContext(ctx) })
+	if err != nil {
+		log, _ := os.ReadFile(filepath.Join(m.dir, "error.log"))
+		return fmt.Errorf("%w\n%s", err, log)
+	}
+	return nil
+}
+
+// StartMariaDB starts a MariaDB server of the test's own (not the shared
+// one), for tests that stop, kill or restart it; it is removed when t ends.
+func StartMariaDB(t testing.TB) *MariaDB {
+	t.Helper()
+	m, err := retryStart(3, startMariaDB)
+	if err != nil {
+		t.Fatalf("mariadb: %v", err)
+	}
+	t.Cleanup(m.stop)
+	return m
+}
+
+// Kill ends the server at once (kill -9: no shutdown, as in a crash).
+func (m *MariaDB) Kill() { m.proc.Kill() }
+
+// Shutdown stops the server with SIGTERM (a clean shutdown) and waits.
+func (m *MariaDB) Shutdown(t testing.TB) {
+	t.Helper()
+	if err := m.proc.Stop(30 * time.Second); err != nil {
+		t.Error(err)
+	}
+}
+
+// Restart starts the server again on the same port and data directory
+// after Kill, as a supervisor would, and waits until it answers.
+func (m *MariaDB) Restart(t testing.TB) {
+	t.Helper()
+	mariadbd, err := Binary("mariadbd")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := m.run(mariadbd); err != nil {
+		t.Fatalf("restart mariadb: %v", err)
+	}
 }
 
 func (m *MariaDB) stop() {
 	if m.root != nil {
 		m.root.Close()
 	}
-	_ = m.proc.Stop(20 * time.Second)
+	if m.proc != nil {
+		_ = m.proc.Stop(20 * time.Second)
+	}
 	os.RemoveAll(m.dir)
 }
 

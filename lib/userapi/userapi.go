@@ -11,7 +11,9 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"time"
 
+	"hospital/lib/cache"
 	"hospital/lib/svcclient"
 )
 
@@ -125,4 +127,27 @@ func (c Client) ActiveWithRole(ctx context.Context, role string) ([]User, error)
 			return out, nil
 		}
 	}
+}
+
+// Lookup finds one user (Client satisfies it).
+type Lookup interface {
+	User(ctx context.Context, id int64) (User, error)
+}
+
+// Cached answers repeated lookups of one user from memory for at most ttl:
+// names and roles change rarely, and a request must not cost a call to the
+// user service each time. A deactivation therefore reaches the caller's
+// decisions at most ttl late (tokens are revoked at once regardless);
+// callers bound ttl and document it. Failures and unknown ids are not kept.
+func Cached(next Lookup, size int, ttl time.Duration) Lookup {
+	return cachedLookup{next: next, c: cache.New[int64, User](size, ttl)}
+}
+
+type cachedLookup struct {
+	next Lookup
+	c    *cache.TTL[int64, User]
+}
+
+func (l cachedLookup) User(ctx context.Context, id int64) (User, error) {
+	return l.c.Get(ctx, id, func(ctx context.Context) (User, error) { return l.next.User(ctx, id) })
 }

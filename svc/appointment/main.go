@@ -12,9 +12,11 @@ import (
 	"hospital/lib/api"
 	"hospital/lib/config"
 	"hospital/lib/health"
+	"hospital/lib/leader"
 	"hospital/lib/mysqldb"
 	"hospital/lib/outbox"
 	"hospital/lib/service"
+	"hospital/lib/userapi"
 	"hospital/svc/appointment/booking"
 	"hospital/svc/appointment/httpapi"
 	"hospital/svc/appointment/store"
@@ -52,19 +54,23 @@ func run() error {
 		Registerer: s.Registry, Logger: s.Log, Poll: cfg.OutboxPoll, BackoffMax: cfg.OutboxBackoffMax,
 	})
 	svc, err := booking.New(cfg, booking.Deps{
-		Store: st, Users: booking.NewUserDirectory(s.Client), Kick: dispatcher.Kick,
+		Store: st, Users: userapi.NewClient(s.Client), Kick: dispatcher.Kick,
 	})
 	if err != nil {
 		return err
 	}
-	reminders := &booking.Reminders{
-		Service: svc, Consul: s.Consul, Before: cfg.ReminderBefore, Interval: cfg.ReminderInterval, Logger: s.Log,
-	}
+	reminders := &booking.Reminders{Service: svc, Before: cfg.ReminderBefore, Interval: cfg.ReminderInterval, Logger: s.Log}
+	// Reminders run on one instance at a time.
+	reminderLeader := &leader.Election{Consul: s.Consul, Key: booking.ReminderLeaderKey, Name: "appointment reminders", Logger: s.Log}
 
 	return s.Run(context.Background(), service.Spec{
-		API:        httpapi.Routes(svc),
-		Info:       api.Info{Title: "Appointment service", Description: "Schedules, availability, booking and the appointment lifecycle (spec section 3)."},
-		Checks:     map[string]health.Check{"mysql": mysqldb.Ping(st.DB())},
-		Background: []func(context.Context){dispatcher.Run, reminders.Run},
+		API:       httpapi.Routes(svc),
+		Info:      api.Info{Title: "Appointment service", Description: "Schedules, availability, booking and the appointment lifecycle (spec section 3)."},
+		Checks:    map[string]health.Check{"mysql": mysqldb.Ping(st.DB())},
+		StoreDown: mysqldb.Unreachable,
+		Background: []func(context.Context){
+			dispatcher.Run,
+			func(ctx context.Context) { reminderLeader.Run(ctx, reminders.Run) },
+		},
 	})
 }

@@ -11,9 +11,11 @@ import (
 
 	"hospital/lib/config"
 	"hospital/lib/health"
+	"hospital/lib/leader"
 	"hospital/lib/mysqldb"
 	"hospital/lib/outbox"
 	"hospital/lib/service"
+	"hospital/lib/userapi"
 	"hospital/svc/billing/httpapi"
 	"hospital/svc/billing/invoicing"
 	"hospital/svc/billing/store"
@@ -53,12 +55,12 @@ func run() error {
 		Registerer: s.Registry, Logger: s.Log, Poll: cfg.OutboxPoll, BackoffMax: cfg.OutboxBackoffMax,
 	})
 	dueDays := cfg.InvoiceDueDays
-	svc := invoicing.New(st, stripepay.New(cfg.StripeSecretKey, cfg.StripeAPIBase, cfg.StripeTimeout), invoicing.NewUserDirectory(s.Client),
+	svc := invoicing.New(st, stripepay.New(cfg.StripeSecretKey, cfg.StripeAPIBase, cfg.StripeTimeout), userapi.NewClient(s.Client),
 		invoicing.Options{Location: loc, DueDays: func() int { return dueDays }, Currency: currency, Kick: dispatcher.Kick, Logger: s.Log})
 
 	// The scheduled jobs run on one instance at a time (both are also safe
 	// if two ran at once).
-	var jobs runner = alone{}
+	jobs := &leader.Election{Consul: s.Consul, Key: "service/billing/jobs-leader", Name: "billing jobs", Logger: s.Log}
 	overdue := service.Every(cfg.OverdueInterval, s.Log, "overdue invoices", func(ctx context.Context) error {
 		_, err := svc.MarkOverdue(ctx)
 		return err
@@ -68,9 +70,10 @@ func run() error {
 		return err
 	})
 	return s.Run(context.Background(), service.Spec{
-		API:    httpapi.Routes(svc),
-		Info:   apiInfo,
-		Checks: map[string]health.Check{"mysql": mysqldb.Ping(st.DB())},
+		API:       httpapi.Routes(svc),
+		Info:      apiInfo,
+		Checks:    map[string]health.Check{"mysql": mysqldb.Ping(st.DB())},
+		StoreDown: mysqldb.Unreachable,
 		Background: []func(context.Context){dispatcher.Run, func(ctx context.Context) {
 			jobs.Run(ctx, func(ctx context.Context) { go overdue(ctx); settler(ctx) })
 		}},

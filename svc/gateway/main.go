@@ -11,7 +11,7 @@ import (
 	"time"
 
 	"hospital/lib/service"
-	"hospital/svc/gateway/gateway"
+	"hospital/svc/gateway/edge"
 )
 
 func main() {
@@ -22,7 +22,7 @@ func main() {
 }
 
 func run() error {
-	cfg, err := gateway.LoadConfig()
+	cfg, err := edge.LoadConfig()
 	if err != nil {
 		return err
 	}
@@ -30,7 +30,7 @@ func run() error {
 	if err != nil {
 		return err
 	}
-	g, err := gateway.New(s, cfg)
+	g, err := edge.New(s, cfg)
 	if err != nil {
 		return err
 	}

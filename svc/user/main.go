@@ -12,32 +12,17 @@ import (
 	"os"
 	"time"
 
+	"hospital/lib/api"
 	"hospital/lib/auth"
 	"hospital/lib/config"
 	"hospital/lib/health"
 	"hospital/lib/mysqldb"
 	"hospital/lib/outbox"
 	"hospital/lib/service"
-	"hospital/svc/user/user"
+	"hospital/svc/user/accounts"
+	"hospital/svc/user/httpapi"
+	"hospital/svc/user/store"
 )
-
-// Config is the user service's environment.
-type Config struct {
-	config.Base
-	MySQLDSN string `env:"MYSQL_DSN,required"`
-	// JWTKeyFile holds the Ed25519 signing key (PKCS#8 PEM).
-	JWTKeyFile string `env:"JWT_KEY_FILE"`
-	// JWTGenerateKey creates JWTKeyFile when it does not exist (dev).
-	JWTGenerateKey bool `env:"JWT_GENERATE_KEY" envDefault:"false"`
-	// ServiceClients: "name=secret,name2=secret2", who may get service tokens.
-	ServiceClients         string        `env:"SERVICE_CLIENTS"`
-	BootstrapAdminUsername string        `env:"BOOTSTRAP_ADMIN_USERNAME"`
-	BootstrapAdminPassword string        `env:"BOOTSTRAP_ADMIN_PASSWORD"`
-	BootstrapAdminEmail    string        `env:"BOOTSTRAP_ADMIN_EMAIL"`
-	PublicBaseURL          string        `env:"PUBLIC_BASE_URL" envDefault:"http://127.0.0.1:8080"`
-	AccessTokenTTL         time.Duration `env:"ACCESS_TOKEN_TTL" envDefault:"15m"`
-	RefreshTokenTTL        time.Duration `env:"REFRESH_TOKEN_TTL" envDefault:"168h"`
-}
 
 func main() {
 	if err := run(); err != nil {
@@ -47,11 +32,14 @@ func main() {
 }
 
 func run() error {
-	cfg, err := config.Load[Config]()
+	cfg, err := config.Load[accounts.Config]()
 	if err != nil {
 		return err
 	}
-	clients, err := user.ParseServiceClients(cfg.ServiceClients)
+	if err := cfg.Validate(); err != nil {
+		return err
+	}
+	clients, err := accounts.ParseServiceClients(cfg.ServiceClients)
 	if err != nil {
 		return err
 	}
@@ -66,36 +54,48 @@ func run() error {
 
 	startCtx, cancel := context.WithTimeout(s.Context(), 2*time.Minute)
 	defer cancel()
-	db, err := mysqldb.Open(startCtx, cfg.MySQLDSN)
+	st, err := store.Open(startCtx, cfg.MySQLDSN)
 	if err != nil {
 		return err
 	}
-	defer db.Close()
-	if err := user.Migrate(startCtx, db); err != nil {
-		return err
-	}
+	defer st.Close()
 
 	signer := auth.NewSigner(key, auth.DefaultIssuer, auth.DefaultAudience)
 	// The user service signs its own service tokens for outgoing calls.
 	s.Client.SetTokenSource(auth.NewSignerTokens(signer, s.Name, 10*time.Minute))
-	dispatcher := outbox.NewDispatcher(db, s.Client, outbox.Options{Registerer: s.Registry, Logger: s.Log})
+	dispatcher := outbox.NewDispatcher(st.DB(), s.Client, outbox.Options{Registerer: s.Registry, Logger: s.Log})
 
-	svc := user.New(db, user.Options{
+	// Revocations are published here and followed here too (lib/service),
+	// so this service's own endpoints refuse revoked tokens like every other's.
+	revocations := s.Revocations
+
+	svc := accounts.New(st, accounts.Options{
 		Signer: signer, ServiceClients: clients, PublicBaseURL: cfg.PublicBaseURL,
-		AccessTTL: cfg.AccessTokenTTL, RefreshTTL: cfg.RefreshTokenTTL,
-		Kick: dispatcher.Kick, Logger: s.Log,
+		AccessTTL: cfg.AccessTokenTTL, RefreshTTL: cfg.RefreshTokenTTL, Throttle: cfg.Throttle(),
+		ResetInterval: cfg.ResetEmailInterval, ResetsPerDay: cfg.ResetEmailsPerDay,
+		HashMemory: cfg.PasswordHashMemoryMiB << 20,
+		Kick:       dispatcher.Kick, Logger: s.Log,
+		Publisher: auth.NewRevocationPublisher(s.Consul, ""), Revocations: revocations,
 	})
 	bootstrapAdmin(startCtx, svc, cfg, s.Log)
 
 	return s.Run(context.Background(), service.Spec{
-		Handler:    user.Router(svc),
-		Routes:     user.GatewayRoutes(),
-		Checks:     map[string]health.Check{"mysql": mysqldb.Ping(db)},
-		Background: []func(context.Context){dispatcher.Run, service.Every(time.Hour, s.Log, "housekeeping", svc.Cleanup)},
+		API:       httpapi.Routes(svc),
+		Info:      api.Info{Title: "user service", Description: "Accounts, sign-in and the password flows."},
+		Verifier:  svc.Verifier(),
+		Checks:    map[string]health.Check{"mysql": mysqldb.Ping(st.DB())},
+		StoreDown: mysqldb.Unreachable,
+		Background: []func(context.Context){
+			dispatcher.Run,
+			svc.RunResets,
+			func(ctx context.Context) { svc.RunRevocations(ctx, 2*time.Second) },
+			service.Every(time.Minute, s.Log, "revocation pruning", svc.PruneRevocations),
+			service.Every(time.Hour, s.Log, "housekeeping", svc.Cleanup),
+		},
 	})
 }
 
-func signingKey(cfg Config, log *slog.Logger) (ed25519.PrivateKey, error) {
+func signingKey(cfg accounts.Config, log *slog.Logger) (ed25519.PrivateKey, error) {
 	if cfg.JWTKeyFile != "" {
 		return auth.LoadOrGenerateKey(cfg.JWTKeyFile, cfg.JWTGenerateKey)
 	}
@@ -112,7 +112,7 @@ func signingKey(cfg Config, log *slog.Logger) (ed25519.PrivateKey, error) {
 // bootstrapAdmin creates the first ADMIN from the environment when none
 // exists. A failure is logged, not fatal: the service is still useful, and
 // the log says what to fix.
-func bootstrapAdmin(ctx context.Context, svc *user.Service, cfg Config, log *slog.Logger) {
+func bootstrapAdmin(ctx context.Context, svc *accounts.Service, cfg accounts.Config, log *slog.Logger) {
 	u, p, e := cfg.BootstrapAdminUsername, cfg.BootstrapAdminPassword, cfg.BootstrapAdminEmail
 	if u == "" && p == "" && e == "" {
 		return

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -34,9 +35,9 @@ func TestProcess(t *testing.T) {
 		"MYSQL_DSN=" + dsn,
 		"JWT_KEY_FILE=" + keyFile,
 		"JWT_GENERATE_KEY=true",
-		"SERVICE_CLIENTS=billing=proc-secret",
+		"SERVICE_CLIENTS=notification=proc-secret",
 		"BOOTSTRAP_ADMIN_USERNAME=first-admin",
-		"BOOTSTRAP_ADMIN_PASSWORD=Proc-Admin-Pass-1",
+		"BOOTSTRAP_ADMIN_PASSWORD=Silver-Maple-Pass-1",
 		"BOOTSTRAP_ADMIN_EMAIL=first-admin@hospital.test",
 		"PUBLIC_BASE_URL=https://portal.hospital.test",
 	}
@@ -62,7 +63,7 @@ func TestProcess(t *testing.T) {
 	var tokens struct {
 		AccessToken string `json:"access_token"`
 	}
-	post(t, a.URL+"/api/v1/users/login/", "", map[string]string{"username": "first-admin", "password": "Proc-Admin-Pass-1"}, http.StatusOK, &tokens)
+	post(t, a.URL+"/api/v1/users/login/", "", map[string]string{"username": "first-admin", "password": "Silver-Maple-Pass-1"}, http.StatusOK, &tokens)
 	var me map[string]any
 	get(t, b.URL+"/api/v1/users/me/", tokens.AccessToken, http.StatusOK, &me)
 	if me["role"] != "ADMIN" || me["is_staff"] != true {
@@ -79,14 +80,15 @@ func TestProcess(t *testing.T) {
 	id := int64(created["id"].(float64))
 
 	// No Notification service exists: the message stays pending and the
-	// dispatcher keeps trying.
+	// dispatcher keeps trying (attempts refused for want of an instance are
+	// deferred, not counted).
 	key := fmt.Sprintf("user-registered:%d", id)
 	err = testkit.Until(context.Background(), 20*time.Second, nil, func(ctx context.Context) error {
 		rec, err := outbox.Get(ctx, db, key)
 		if err != nil {
 			return err
 		}
-		if rec.Status != outbox.StatusPending || rec.Attempts < 1 || rec.LastError == "" {
+		if rec.Status != outbox.StatusPending || rec.LastAttemptAt == nil || rec.LastError == "" {
 			return fmt.Errorf("message %s: status %s, %d attempts, last error %q", key, rec.Status, rec.Attempts, rec.LastError)
 		}
 		return nil
@@ -99,7 +101,7 @@ func TestProcess(t *testing.T) {
 		Data map[string]string `json:"data"`
 	}
 	_ = json.Unmarshal(rec.Body, &payload)
-	if payload.Data["confirmation_link"] != "https://portal.hospital.test/login" {
+	if !strings.HasPrefix(payload.Data["confirmation_link"], "https://portal.hospital.test/api/v1/users/email/confirm/page/?token=") {
 		t.Fatalf("confirmation link from PUBLIC_BASE_URL: %v", payload.Data)
 	}
 
@@ -107,7 +109,7 @@ func TestProcess(t *testing.T) {
 	var st struct {
 		AccessToken string `json:"access_token"`
 	}
-	post(t, a.URL+"/api/v1/users/internal/service-token/", "", map[string]string{"service": "billing", "secret": "proc-secret"}, http.StatusOK, &st)
+	post(t, a.URL+"/api/v1/users/internal/service-token/", "", map[string]string{"service": "notification", "secret": "proc-secret"}, http.StatusOK, &st)
 	get(t, b.URL+fmt.Sprintf("/api/v1/admin/users/%d/contact-info/", id), st.AccessToken, http.StatusOK, nil)
 
 	// SIGTERM takes the instance out of Consul.
@@ -123,7 +125,7 @@ func TestProcess(t *testing.T) {
 		if os.Getenv("USER_SHOW_LOGS") != "" {
 			t.Log(logs)
 		}
-		for _, secret := range []string{"Proc-Admin-Pass-1", "Winter-Garden-77", "proc-secret", tokens.AccessToken, st.AccessToken} {
+		for _, secret := range []string{"Silver-Maple-Pass-1", "Winter-Garden-77", "proc-secret", tokens.AccessToken, st.AccessToken} {
 			if bytes.Contains([]byte(logs), []byte(secret)) {
 				t.Fatalf("a secret (%.6s...) is in the logs of %s", secret, p.Name)
 			}

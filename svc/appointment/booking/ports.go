@@ -33,6 +33,9 @@ type Store interface {
 	DueReminders(ctx context.Context, now time.Time, before time.Duration, limit int) ([]Appointment, error)
 	// Enqueue records messages on their own (the audit event of a read).
 	Enqueue(ctx context.Context, msgs ...outbox.Message) error
+	// HasAppointment reports whether an appointment matching f exists in
+	// any status but cancelled.
+	HasAppointment(ctx context.Context, f CareFilter) (bool, error)
 }
 
 // Clashes is what stands in the way of a booking.

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"hospital/lib/leader"
 	"hospital/lib/testkit"
 	"hospital/svc/appointment/booking"
 	bt "hospital/svc/appointment/booking/bookingtest"
@@ -46,9 +47,10 @@ func TestRemindersOncePerAppointmentWithTwoInstances(t *testing.T) {
 	}
 	var wg sync.WaitGroup
 	for range 2 {
-		r := &booking.Reminders{Service: e.Svc, Consul: c.Client, Before: 24 * time.Hour, Interval: 50 * time.Millisecond, OnLeader: onLeader}
+		r := &booking.Reminders{Service: e.Svc, Before: 24 * time.Hour, Interval: 50 * time.Millisecond}
+		el := &leader.Election{Consul: c.Client, Key: booking.ReminderLeaderKey, OnChange: onLeader}
 		wg.Add(1)
-		go func() { defer wg.Done(); r.Run(ctx) }()
+		go func() { defer wg.Done(); el.Run(ctx, r.Run) }()
 	}
 	reminders := func() int {
 		return e.Count(`SELECT COUNT(*) FROM outbox_messages WHERE idempotency_key LIKE 'appointment-reminder-%'`)

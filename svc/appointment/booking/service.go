@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"hospital/lib/auth"
+	"hospital/lib/userapi"
 )
 
 // Deps are what the Service works with.
@@ -55,7 +56,7 @@ func New(cfg Config, d Deps) (*Service, error) {
 		s.kick = func() {}
 	}
 	if cfg.UserCacheTTL > 0 {
-		s.users = newUserCache(d.Users, cfg.UserCacheSize, cfg.UserCacheTTL)
+		s.users = userapi.Cached(d.Users, cfg.UserCacheSize, cfg.UserCacheTTL)
 	}
 	return s, nil
 }

@@ -16,24 +16,25 @@ import (
 // The callers of the access matrix. "own" objects are patient 1's
 // appointment with doctor A, patient 1's list, doctor A's list, schedule
 // and availability.
-var callers = []string{"anonymous", "patient", "other patient", "doctor", "other doctor", "nurse", "admin", "pharmacist", "service notification"}
+var callers = []string{"anonymous", "patient", "other patient", "doctor", "other doctor", "nurse", "admin", "pharmacist", "service notification", "service ehr"}
 
 // matrix is every route × every caller: the status each gets. A route
 // missing here fails the test, so a new route cannot go unchecked.
 var matrix = map[string][]int{
-	//                                               anon patient other  doctor otherdr nurse admin pharm  svc
-	"POST /api/v1/appointments/":              {401, 201, 403, 403, 403, 201, 201, 403, 403},
-	"GET /api/v1/appointments/{id}/":          {401, 200, 403, 200, 403, 200, 200, 403, 403},
-	"PUT /api/v1/appointments/{id}/":          {401, 403, 403, 200, 403, 200, 200, 403, 403},
-	"PATCH /api/v1/appointments/{id}/":        {401, 403, 403, 200, 403, 200, 200, 403, 403},
-	"PUT /api/v1/appointments/{id}/cancel/":   {401, 200, 403, 200, 403, 200, 200, 403, 403},
-	"PUT /api/v1/appointments/{id}/confirm/":  {401, 403, 403, 200, 403, 200, 200, 403, 403},
-	"PUT /api/v1/appointments/{id}/complete/": {401, 403, 403, 200, 403, 403, 200, 403, 403},
-	"GET /api/v1/patients/{id}/appointments/": {401, 200, 403, 200, 200, 200, 200, 403, 403},
-	"GET /api/v1/doctors/{id}/appointments/":  {401, 403, 403, 200, 403, 200, 200, 403, 403},
-	"GET /api/v1/doctors/{id}/availability/":  {401, 200, 200, 200, 200, 200, 200, 200, 403},
-	"GET /api/v1/doctors/{id}/schedule/":      {401, 403, 403, 200, 403, 200, 200, 403, 403},
-	"POST /api/v1/doctors/{id}/schedule/":     {401, 403, 403, 201, 403, 403, 201, 403, 403},
+	//                                               anon patient other  doctor otherdr nurse admin pharm  svc  ehr
+	"GET /api/v1/appointments/internal/care/": {401, 403, 403, 403, 403, 403, 403, 403, 403, 200},
+	"POST /api/v1/appointments/":              {401, 201, 403, 403, 403, 201, 201, 403, 403, 403},
+	"GET /api/v1/appointments/{id}/":          {401, 200, 403, 200, 403, 200, 200, 403, 403, 403},
+	"PUT /api/v1/appointments/{id}/":          {401, 403, 403, 200, 403, 200, 200, 403, 403, 403},
+	"PATCH /api/v1/appointments/{id}/":        {401, 403, 403, 200, 403, 200, 200, 403, 403, 403},
+	"PUT /api/v1/appointments/{id}/cancel/":   {401, 200, 403, 200, 403, 200, 200, 403, 403, 403},
+	"PUT /api/v1/appointments/{id}/confirm/":  {401, 403, 403, 200, 403, 200, 200, 403, 403, 403},
+	"PUT /api/v1/appointments/{id}/complete/": {401, 403, 403, 200, 403, 403, 200, 403, 403, 403},
+	"GET /api/v1/patients/{id}/appointments/": {401, 200, 403, 200, 200, 200, 200, 403, 403, 403},
+	"GET /api/v1/doctors/{id}/appointments/":  {401, 403, 403, 200, 403, 200, 200, 403, 403, 403},
+	"GET /api/v1/doctors/{id}/availability/":  {401, 200, 200, 200, 200, 200, 200, 200, 403, 403},
+	"GET /api/v1/doctors/{id}/schedule/":      {401, 403, 403, 200, 403, 200, 200, 403, 403, 403},
+	"POST /api/v1/doctors/{id}/schedule/":     {401, 403, 403, 201, 403, 403, 201, 403, 403, 403},
 }
 
 func TestAccessMatrix(t *testing.T) {
@@ -47,6 +48,7 @@ func TestAccessMatrix(t *testing.T) {
 		"nurse": s.token(s.user(s.Nurse)), "admin": s.token(s.user(s.Admin)),
 		"pharmacist":           s.token(auth.Identity{UserID: 990001, Role: auth.RolePharmacist}),
 		"service notification": s.token(auth.Identity{Role: auth.RoleService, Service: "notification"}),
+		"service ehr":          s.token(auth.Identity{Role: auth.RoleService, Service: "ehr"}),
 	}
 	next := 0
 	// fresh is a new PENDING appointment of patient 1 with doctor A, in a
@@ -103,6 +105,8 @@ func request(op string, fresh func(confirmed, begun bool) int64, s *server, who 
 		return fmt.Sprintf("/api/v1/appointments/%d/%s", fresh(confirmed, begun), suffix)
 	}
 	switch op {
+	case "GET /api/v1/appointments/internal/care/":
+		return fmt.Sprintf("/api/v1/appointments/internal/care/?patient_id=%d&doctor_id=%d", s.Patient1, s.DoctorA), nil
 	case "POST /api/v1/appointments/":
 		at := time.Date(2026, 12, 20+i, 9, 0, 0, 0, bt.Clinic).Format(time.RFC3339)
 		return "/api/v1/appointments/", map[string]any{"doctor_id": s.DoctorA, "appointment_time": at, "patient_id": s.Patient1}

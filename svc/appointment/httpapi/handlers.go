@@ -5,6 +5,8 @@ import (
 	"net/http"
 	"strings"
 
+	"hospital/lib/apperr"
+	"hospital/lib/appointmentapi"
 	"hospital/lib/httpx"
 	"hospital/svc/appointment/booking"
 )
@@ -190,5 +192,29 @@ func (h handlers) saveSchedule(w http.ResponseWriter, r *http.Request) error {
 		status = http.StatusCreated
 	}
 	httpx.WriteJSON(w, status, out)
+	return nil
+}
+
+func (h handlers) care(w http.ResponseWriter, r *http.Request) error {
+	pid, err := httpx.IntQuery(r, "patient_id", 1, 1<<62)
+	if err != nil {
+		return err
+	}
+	if pid == nil {
+		return apperr.Field("patient_id", "This field is required.")
+	}
+	did, err := httpx.IntQuery(r, "doctor_id", 1, 1<<62)
+	if err != nil {
+		return err
+	}
+	q := appointmentapi.CareQuery{PatientID: *pid, Date: r.URL.Query().Get("date")}
+	if did != nil {
+		q.DoctorID = *did
+	}
+	c, err := h.svc.Care(r.Context(), q)
+	if err != nil {
+		return err
+	}
+	httpx.WriteJSON(w, http.StatusOK, c)
 	return nil
 }

@@ -7,6 +7,7 @@ import (
 	"net/http"
 
 	"hospital/lib/api"
+	"hospital/lib/appointmentapi"
 	"hospital/lib/auth"
 	"hospital/lib/httpx"
 	"hospital/svc/appointment/booking"
@@ -49,6 +50,12 @@ var listQuery = append([]api.Param{
 func Routes(svc *booking.Service) []api.Route {
 	h := handlers{svc: svc}
 	return []api.Route{
+		{Method: http.MethodGet, Path: appointmentapi.CarePath, Summary: "Whether a patient has an appointment that is not cancelled (with a doctor, on a clinic day): the EHR's care relationship (lib/appointmentapi).",
+			Access: api.Services("ehr"), Handler: h.care, Response: appointmentapi.Care{}, Query: []api.Param{
+				{Name: "patient_id", Type: "integer", Required: true, Description: "The patient."},
+				{Name: "doctor_id", Type: "integer", Description: "Only appointments with this doctor."},
+				{Name: "date", Type: "date", Description: "Only appointments on this clinic day."},
+			}},
 		{Method: http.MethodPost, Path: pathAppointments, Summary: "Book a slot (a patient for themself; a nurse or an admin for `patient_id`).",
 			Access: bookers, Handler: h.book, Request: booking.BookRequest{}, Response: appointmentOut, Status: http.StatusCreated},
 		{Method: http.MethodGet, Path: pathAppointment, Summary: "One appointment (its patient, its doctor, nurses, admins).",

@@ -13,6 +13,7 @@ import (
 
 	"hospital/lib/apperr"
 	"hospital/lib/auth"
+	"hospital/lib/dates"
 	"hospital/lib/userapi"
 )
 
@@ -170,15 +171,11 @@ func (s *Service) mustHaveRole(ctx context.Context, field string, id int64, role
 	return nil
 }
 
-// parseDay reads a YYYY-MM-DD field within the years the platform accepts
-// (lib/dates on newer main; httpx.ParseDate before it).
+// parseDay reads a YYYY-MM-DD field within the years the platform accepts.
 func (s *Service) parseDay(field, v string) (Date, error) {
-	d, err := time.Parse(time.DateOnly, v)
+	d, err := dates.Parse(v, time.UTC)
 	if err != nil {
-		return Date{}, apperr.Field(field, "Enter a valid date in the format YYYY-MM-DD.")
-	}
-	if y := d.Year(); y < 1900 || y > 2200 {
-		return Date{}, apperr.Field(field, "Enter a date between 1900 and 2200.")
+		return Date{}, apperr.Field(field, err.Error())
 	}
 	return DateOf(d), nil
 }

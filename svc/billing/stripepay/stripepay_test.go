@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"hospital/lib/testkit"
-	"hospital/svc/billing/internal/billingtest"
 	"hospital/svc/billing/invoicing"
 	"hospital/svc/billing/stripepay"
 )
@@ -25,7 +24,7 @@ func charge(token string) invoicing.Charge {
 // Against stripe-mock: a charge and a refund go through the SDK and come
 // back as Stripe answers them.
 func TestChargeAndRefundAgainstStripeMock(t *testing.T) {
-	mock := billingtest.SharedStripeMock(t)
+	mock := testkit.SharedStripeMock(t)
 	g := stripepay.New("sk_test_123", mock.URL, 10*time.Second)
 	id, err := g.Charge(context.Background(), charge("tok_visa"))
 	if err != nil {
@@ -44,7 +43,7 @@ func TestChargeAndRefundAgainstStripeMock(t *testing.T) {
 // is Stripe's own error answer, which must come back as a refusal (nothing
 // charged), not as an unknown outcome, and without the key in the message.
 func TestRefusalAgainstStripeMock(t *testing.T) {
-	mock := billingtest.SharedStripeMock(t)
+	mock := testkit.SharedStripeMock(t)
 	g := stripepay.New("not-a-stripe-key", mock.URL, 10*time.Second)
 	_, err := g.Charge(context.Background(), charge("tok_visa"))
 	var refusal *invoicing.GatewayRefusal

@@ -80,7 +80,7 @@ func New(t testing.TB, cfg *booking.Config) *Env {
 		cfg = &c
 	}
 	svc, err := booking.New(*cfg, booking.Deps{
-		Store: e.Store, Users: countingDirectory{next: booking.NewUserDirectory(e.Client), n: &e.Lookups},
+		Store: e.Store, Users: countingDirectory{next: userapi.NewClient(e.Client), n: &e.Lookups},
 		Now: e.Clock.Now, Kick: func() { e.Kicks.Add(1) },
 	})
 	if err != nil {

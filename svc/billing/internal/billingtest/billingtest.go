@@ -21,6 +21,7 @@ import (
 	"hospital/lib/discovery"
 	"hospital/lib/svcclient"
 	"hospital/lib/testkit"
+	"hospital/lib/userapi"
 	"hospital/svc/billing/invoicing"
 	"hospital/svc/billing/store"
 )
@@ -145,7 +146,7 @@ func NewEnv(t testing.TB, gateway invoicing.PaymentGateway) *Env {
 	client := svcclient.New("billing", discovery.New(rctx, u.Consul.Client, slog.Default()), svcclient.Options{})
 	client.SetTokenSource(svcclient.NewClientCredentials(client, "billing", Secret))
 	vnd, _ := invoicing.CurrencyFor("vnd")
-	e.Svc = invoicing.New(e.Store, gateway, invoicing.NewUserDirectory(client), invoicing.Options{
+	e.Svc = invoicing.New(e.Store, gateway, userapi.NewClient(client), invoicing.Options{
 		Location: Clinic, DueDays: func() int { return 30 }, Currency: vnd, Now: e.Clock.Now, Logger: slog.Default(),
 	})
 	return e

@@ -1,0 +1,126 @@
+package records
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"time"
+
+	"hospital/lib/apperr"
+	"hospital/lib/ehrapi"
+)
+
+// References other services add (lib/ehrapi). A reference names an
+// encounter when the caller knows it (ehr_encounter_id) and goes into that
+// encounter; otherwise into the record-level list. Each is one insert
+// under the referenced id, so the same reference never lands twice: a
+// repeat answers the first (200), the same id for another patient is a 409.
+
+// AddPrescriptionReference records a prescription of the pharmacy service
+// (spec flow F3), creating the patient's record when there is none.
+func (s *Service) AddPrescriptionReference(ctx context.Context, patientID int64, key string, in ehrapi.PrescriptionReference) (Result[PrescriptionReference], error) {
+	if err := s.checkReference(patientID, in.PatientID, "issue_date", in.IssueDate); err != nil {
+		return Result[PrescriptionReference]{}, err
+	}
+	return once(ctx, s, "prescription-reference", key, []any{patientID, in}, func(ctx context.Context) (PrescriptionReference, int, error) {
+		existing, err := s.store.PrescriptionReference(ctx, in.PrescriptionID)
+		if err == nil || !errors.Is(err, ErrNotFound) {
+			return repeated(existing, existing.PatientID, patientID, "prescription", err)
+		}
+		if err := s.referencedEncounter(ctx, patientID, in.EHREncounterID); err != nil {
+			return PrescriptionReference{}, 0, err
+		}
+		if _, err := s.ensureRecord(ctx, patientID); err != nil {
+			return PrescriptionReference{}, 0, err
+		}
+		r := PrescriptionReference{PrescriptionID: in.PrescriptionID, IssueDate: in.IssueDate.UTC().Truncate(time.Millisecond),
+			PrescriptionDetailsURL: "/api/v1/prescriptions/" + url.PathEscape(in.PrescriptionID) + "/",
+			MedicationsSummary:     in.MedicationsSummary, EHREncounterID: in.EHREncounterID, PatientID: patientID}
+		err = s.store.AddPrescriptionReference(ctx, r, audited(ctx, grant{}, ActionPrescriptionRef, patientID, "prescription", in.PrescriptionID)...)
+		if errors.Is(err, ErrExists) {
+			existing, err := s.store.PrescriptionReference(ctx, in.PrescriptionID)
+			return repeated(existing, existing.PatientID, patientID, "prescription", err)
+		}
+		if err != nil {
+			return PrescriptionReference{}, 0, fmt.Errorf("add prescription reference %s: %w", in.PrescriptionID, err)
+		}
+		s.opts.Kick()
+		return r, http.StatusCreated, nil
+	})
+}
+
+// AddLabResultReference records a lab order item's result (spec flow F7),
+// creating the patient's record when there is none.
+func (s *Service) AddLabResultReference(ctx context.Context, patientID int64, key string, in ehrapi.LabResultReference) (Result[LabResultReference], error) {
+	if err := s.checkReference(patientID, in.PatientID, "result_date", in.ResultDate); err != nil {
+		return Result[LabResultReference]{}, err
+	}
+	return once(ctx, s, "lab-result-reference", key, []any{patientID, in}, func(ctx context.Context) (LabResultReference, int, error) {
+		existing, err := s.store.LabResultReference(ctx, in.LabOrderItemID)
+		if err == nil || !errors.Is(err, ErrNotFound) {
+			return repeated(existing, existing.PatientID, patientID, "lab order item", err)
+		}
+		if err := s.referencedEncounter(ctx, patientID, in.EHREncounterID); err != nil {
+			return LabResultReference{}, 0, err
+		}
+		if _, err := s.ensureRecord(ctx, patientID); err != nil {
+			return LabResultReference{}, 0, err
+		}
+		r := LabResultReference{LabOrderItemID: in.LabOrderItemID, TestName: in.TestName, ResultDate: in.ResultDate.UTC().Truncate(time.Millisecond),
+			SummaryStatus: in.SummaryStatus, LabOrderID: in.LabOrderID, EHREncounterID: in.EHREncounterID, PatientID: patientID}
+		if in.LabOrderID != "" {
+			u := "/api/v1/lab/orders/" + url.PathEscape(in.LabOrderID) + "/results/"
+			r.ResultSummaryURL = &u
+		}
+		err = s.store.AddLabResultReference(ctx, r, audited(ctx, grant{}, ActionLabRef, patientID, "lab_order_item", in.LabOrderItemID)...)
+		if errors.Is(err, ErrExists) {
+			existing, err := s.store.LabResultReference(ctx, in.LabOrderItemID)
+			return repeated(existing, existing.PatientID, patientID, "lab order item", err)
+		}
+		if err != nil {
+			return LabResultReference{}, 0, fmt.Errorf("add lab result reference %s: %w", in.LabOrderItemID, err)
+		}
+		s.opts.Kick()
+		return r, http.StatusCreated, nil
+	})
+}
+
+// checkReference checks what a tag cannot: the body's patient is the
+// path's, and the date is one the platform accepts.
+func (s *Service) checkReference(pathPatient, bodyPatient int64, dateField string, date time.Time) error {
+	if bodyPatient != 0 && bodyPatient != pathPatient {
+		return apperr.Field("patient_id", "Does not match the patient in the path.")
+	}
+	return checkYear(dateField, date.UTC())
+}
+
+// referencedEncounter checks that encounterID (when given) is one of the
+// patient's encounters.
+func (s *Service) referencedEncounter(ctx context.Context, patientID int64, encounterID string) error {
+	if encounterID == "" {
+		return nil
+	}
+	e, err := s.store.EncounterFields(ctx, encounterID)
+	if errors.Is(err, ErrNotFound) || (err == nil && e.PatientID != patientID) {
+		return apperr.Field("ehr_encounter_id", "No such encounter in this patient's record.")
+	}
+	if err != nil {
+		return fmt.Errorf("read encounter %s: %w", encounterID, err)
+	}
+	return nil
+}
+
+// repeated answers a reference recorded before: 200 with it for the same
+// patient, a 409 for another.
+func repeated[T any](existing T, owner, patientID int64, what string, err error) (T, int, error) {
+	var zero T
+	if err != nil {
+		return zero, 0, fmt.Errorf("read %s reference: %w", what, err)
+	}
+	if owner != patientID {
+		return zero, 0, errOtherPatient(what)
+	}
+	return existing, http.StatusOK, nil
+}
