@@ -12,6 +12,8 @@ import (
 	"hospital/lib/api"
 	"hospital/lib/config"
 	"hospital/lib/health"
+	"hospital/lib/leader"
+	"hospital/lib/mongodb"
 	"hospital/lib/service"
 	"hospital/svc/notification/channels"
 	"hospital/svc/notification/httpapi"
@@ -60,17 +62,27 @@ func run() error {
 	worker := notify.NewWorker(db, senders, wopts)
 	opts := cfg.Options()
 	opts.Logger = s.Log
-	svc := notify.New(db, notify.NewUserDirectory(s.Client), worker, opts)
+	svc := notify.New(db, notify.NewDirectory(s.Client), worker, opts)
+
+	// The retention job runs on one instance: at once when it starts
+	// leading, then every HOUSEKEEPING_INTERVAL.
+	housekeeper := &leader.Election{Consul: s.Consul, Key: "service/notification/housekeeping-leader",
+		Name: "notification housekeeping", Logger: s.Log}
+	housekeeping := func(ctx context.Context) {
+		if err := svc.Housekeep(ctx); err != nil && ctx.Err() == nil {
+			s.Log.Warn("notification housekeeping failed", "err", err.Error())
+		}
+		service.Every(cfg.HousekeepingEvery, s.Log, "notification housekeeping", svc.Housekeep)(ctx)
+	}
 
 	return s.Run(context.Background(), service.Spec{
-		API:    httpapi.Routes(svc),
-		Info:   api.Info{Title: "Notification service", Description: "Templates, durable delivery by email, SMS and push, and the delivery log."},
-		Checks: map[string]health.Check{"mongodb": db.Ping},
+		API:       httpapi.Routes(svc),
+		Info:      api.Info{Title: "Notification service", Description: "Templates, durable delivery by email, SMS and push, and the delivery log."},
+		Checks:    map[string]health.Check{"mongodb": db.Ping},
+		StoreDown: mongodb.Unreachable,
 		Background: []func(context.Context){
 			worker.Run,
-			service.Every(cfg.HousekeepingEvery, s.Log, "notification housekeeping", func(ctx context.Context) error {
-				return svc.Housekeep(ctx, cfg.HousekeepingEvery)
-			}),
+			func(ctx context.Context) { housekeeper.Run(ctx, housekeeping) },
 		},
 	})
 }

@@ -96,9 +96,6 @@ type Queue interface {
 
 // Housekeeping is what the retention job needs.
 type Housekeeping interface {
-	// TryJob returns true for exactly one caller per job name and period,
-	// across instances.
-	TryJob(ctx context.Context, name string, period time.Time, ttl time.Duration) (bool, error)
 	// PurgeContent drops the content of finished logs last updated before
 	// before, and returns how many it changed.
 	PurgeContent(ctx context.Context, before, now time.Time) (int64, error)

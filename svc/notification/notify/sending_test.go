@@ -259,6 +259,34 @@ func TestLanguageChoice(t *testing.T) {
 	}
 }
 
+// The recipient's preferences, as the user service keeps them: the
+// language of the templates, and the device push notifications go to.
+func TestRecipientPreferences(t *testing.T) {
+	e := nt.New(t)
+	hoa := e.Users.Register(t, "", map[string]any{"username": "hoa", "email": "hoa@patients.test", "first_name": "Hoa", "last_name": "Le"})
+	e.Users.Prefer(t, "hoa", "en", "device-of-hoa")
+	in := nt.Input(notificationapi.AppointmentReminderPatient, hoa,
+		map[string]any{"patient_name": "Hoa", "doctor_name": "Dr. Binh", "appointment_time": "2026-12-01 09:00"})
+	in.ChannelPreferences = []string{"EMAIL", "PUSH"}
+	a := e.MustSend(in, "reminder:hoa")
+	email, push := e.WaitLog(a.LogIDs[0], "sent", nt.Sent), e.WaitLog(a.LogIDs[1], "sent", nt.Sent)
+	if email.Language != "en" || email.Content.Subject != "Appointment reminder: 2026-12-01 09:00" || email.RecipientContact != "hoa@patients.test" {
+		t.Fatalf("email: %+v %+v", email, email.Content)
+	}
+	if push.Language != "en" || push.RecipientContact != "device-of-hoa" {
+		t.Fatalf("push: %+v", push)
+	}
+	if p := e.Push.Sent(); len(p) != 1 || p[0].To != "device-of-hoa" || !strings.HasPrefix(p[0].Text, "Reminder:") {
+		t.Fatalf("push sink: %+v", p)
+	}
+	// The request's own language still comes first.
+	in.Language = "vi"
+	a = e.MustSend(in, "reminder:hoa:vi")
+	if l := e.WaitLog(a.LogIDs[0], "sent", nt.Sent); l.Language != "vi" {
+		t.Fatalf("request language: %s", l.Language)
+	}
+}
+
 func TestChannelPreferences(t *testing.T) {
 	e := nt.New(t)
 	in := nt.Input(notificationapi.AppointmentReminderPatient, e.Patient,

@@ -134,36 +134,6 @@ func TestExpiredClaimsAreTakenOver(t *testing.T) {
 	}
 }
 
-// The housekeeping job runs once per period, whichever instances try.
-func TestJobRunsOncePerPeriod(t *testing.T) {
-	s, opener := open(t)
-	stores := []*store.Store{s, opener("second")}
-	period := time.Date(2026, 11, 30, 10, 0, 0, 0, time.UTC)
-	var mu sync.Mutex
-	ran := 0
-	var wg sync.WaitGroup
-	for i := range 10 {
-		wg.Go(func() {
-			ok, err := stores[i%2].TryJob(context.Background(), "housekeeping", period, time.Hour)
-			if err != nil {
-				t.Error(err)
-			}
-			if ok {
-				mu.Lock()
-				ran++
-				mu.Unlock()
-			}
-		})
-	}
-	wg.Wait()
-	if ran != 1 {
-		t.Fatalf("the job ran %d times in one period", ran)
-	}
-	if ok, err := s.TryJob(context.Background(), "housekeeping", period.Add(time.Hour), time.Hour); err != nil || !ok {
-		t.Fatalf("the next period: %v %v", ok, err)
-	}
-}
-
 // Twins insert the same log at once: one is stored, every caller gets it.
 func TestLogTwinsAreStoredOnce(t *testing.T) {
 	s, opener := open(t)

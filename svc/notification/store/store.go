@@ -1,7 +1,7 @@
 // Package store is the notification service's MongoDB database, and the
 // only place that speaks BSON: notification_templates, notification_logs
-// (which are also the delivery queue), the delivery claims, the
-// housekeeping job leases and the seeding state.
+// (which are also the delivery queue), their contents, the delivery claims
+// and the seeding state.
 //
 // It runs on MongoDB in production and on FerretDB locally, where an update
 // is not atomic against a concurrent one: every write that can race is an
@@ -34,7 +34,6 @@ const (
 	collectionLogs      = "notification_logs"
 	collectionContents  = "notification_log_contents"
 	collectionClaims    = "notification_delivery_claims"
-	collectionJobs      = "notification_jobs"
 	collectionMeta      = "notification_meta"
 	seedMetaID          = "default-templates"
 )
@@ -48,7 +47,6 @@ type Store struct {
 	contents  *mongo.Collection
 	claims    *mongo.Collection
 	meta      *mongo.Collection
-	jobs      *mongodb.Leases
 	owner     string
 }
 
@@ -84,7 +82,6 @@ func New(client *mongo.Client, name, owner string) *Store {
 		contents:  db.Collection(collectionContents, payloadOpts),
 		claims:    db.Collection(collectionClaims),
 		meta:      db.Collection(collectionMeta),
-		jobs:      mongodb.NewLeases(db.Collection(collectionJobs), owner),
 	}
 }
 
@@ -117,9 +114,6 @@ func (s *Store) Init(ctx context.Context, now time.Time) error {
 			return err
 		}
 	}
-	if err := s.jobs.EnsureIndexes(ctx); err != nil {
-		return err
-	}
 	return s.seed(ctx, now)
 }
 
@@ -150,14 +144,6 @@ func (s *Store) seed(ctx context.Context, now time.Time) error {
 		return fmt.Errorf("record seed state: %w", err)
 	}
 	return nil
-}
-
-// TryJob implements notify.Housekeeping with a lease per job and period:
-// the first instance to claim it runs the job, and no other does in that
-// period.
-func (s *Store) TryJob(ctx context.Context, name string, period time.Time, ttl time.Duration) (bool, error) {
-	lease, err := s.jobs.Acquire(ctx, name+":"+period.UTC().Format(time.RFC3339), ttl)
-	return lease != nil, err
 }
 
 // insertManyUnordered inserts docs, going on past duplicates; dup[i] says

@@ -104,11 +104,14 @@ func New(t testing.TB, cfgs ...Config) *Env {
 	if opts.UrgentHold == 0 {
 		opts.UrgentHold = time.Minute
 	}
-	e.Svc = notify.New(e.Store, notify.NewUserDirectory(client), e.Worker, opts)
+	e.Svc = notify.New(e.Store, notify.NewDirectory(client), e.Worker, opts)
 
 	_, key, _ := ed25519.GenerateKey(rand.Reader)
 	e.signer = auth.NewSigner(key, auth.DefaultIssuer, auth.DefaultAudience)
-	h, err := api.Handler(httpapi.Routes(e.Svc), api.Options{Verifier: auth.NewVerifier(e.signer.Keys(), auth.DefaultIssuer, auth.DefaultAudience)})
+	h, err := api.Handler(httpapi.Routes(e.Svc), api.Options{
+		Verifier:  auth.NewVerifier(e.signer.Keys(), auth.DefaultIssuer, auth.DefaultAudience),
+		StoreDown: mongodb.Unreachable,
+	})
 	if err != nil {
 		t.Fatal(err)
 	}

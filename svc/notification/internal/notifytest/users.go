@@ -99,3 +99,20 @@ func (u *Users) Register(t testing.TB, adminToken string, body map[string]any) i
 	}
 	return out.ID
 }
+
+// Prefer sets a user's preferred language and push token through the user
+// service's API, signed in as the user (password UserPassword).
+func (u *Users) Prefer(t testing.TB, username, language, pushToken string) {
+	t.Helper()
+	status, raw := u.call(t, http.MethodPost, "/api/v1/users/login/", "", "", map[string]string{"username": username, "password": UserPassword})
+	var login struct {
+		AccessToken string `json:"access_token"`
+	}
+	if err := json.Unmarshal(raw, &login); status != http.StatusOK || err != nil || login.AccessToken == "" {
+		t.Fatalf("login %s: %d %s", username, status, raw)
+	}
+	status, raw = u.call(t, http.MethodPut, "/api/v1/users/me/", login.AccessToken, "", map[string]string{"language": language, "push_token": pushToken})
+	if status != http.StatusOK {
+		t.Fatalf("preferences of %s: %d %s", username, status, raw)
+	}
+}
