@@ -10,6 +10,7 @@ import (
 
 	"hospital/lib/apperr"
 	"hospital/lib/notificationapi"
+	"hospital/lib/testkit"
 	nt "hospital/svc/notification/internal/notifytest"
 	"hospital/svc/notification/notify"
 )
@@ -264,4 +265,41 @@ func TestReservationsOfADeadInstanceAreTakenOver(t *testing.T) {
 		t.Fatalf("a log still reserved was delivered: %+v", l)
 	}
 	e.Mail.WaitCount(t, 1, 10*time.Second)
+}
+
+func TestUrgentSendIsSynchronous(t *testing.T) {
+	e := nt.New(t, nt.Config{NoWorker: true})
+	in := nt.Registered(e.Patient, "lan")
+	in.Urgent = true
+	res, err := e.Send(in, "urgent-1")
+	if err != nil || res.Queued || res.Answer.Status != notify.AnswerSent {
+		t.Fatalf("urgent answer %+v %v", res, err)
+	}
+	if got, _ := e.Mail.Search(context.Background(), "to:lan@patients.test"); len(got) != 1 {
+		t.Fatalf("%d emails right after the urgent answer, want 1", len(got))
+	}
+	again, err := e.Send(in, "urgent-1")
+	if err != nil || again.Queued || again.Answer.Status != notify.AnswerSent || again.Answer.LogID != res.Answer.LogID || !again.Replayed {
+		t.Fatalf("urgent replay: %+v %v", again, err)
+	}
+
+	// Refused for good: FAILED at once, with the reason.
+	if err := e.Mail.SetChaos(context.Background(), testkit.Chaos{Recipient: testkit.ChaosTrigger{ErrorCode: 550, Probability: 100}}); err != nil {
+		t.Fatal(err)
+	}
+	failed, err := e.Send(in, "urgent-2")
+	if err != nil || failed.Queued || failed.Answer.Status != notify.AnswerFailed || !strings.Contains(failed.Answer.ErrorMessage, "550") {
+		t.Fatalf("urgent refused: %+v %v", failed, err)
+	}
+	// Server down: the answer says queued, and the log waits for a retry.
+	_ = e.Mail.SetChaos(context.Background(), testkit.Chaos{})
+	e.Mail.Stop()
+	queued, err := e.Send(in, "urgent-3")
+	if err != nil || !queued.Queued || queued.Answer.Status != notify.AnswerQueued || queued.Answer.ErrorMessage == "" {
+		t.Fatalf("urgent with SMTP down: %+v %v", queued, err)
+	}
+	l, _ := e.Store.GetLog(context.Background(), queued.Answer.LogID)
+	if l.Status != notify.StatusPending || l.Attempts != 1 {
+		t.Fatalf("log after a failed urgent attempt: %+v", l)
+	}
 }
