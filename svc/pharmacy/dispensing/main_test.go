@@ -1,0 +1,10 @@
+package dispensing_test
+
+import (
+	"os"
+	"testing"
+
+	"hospital/lib/testkit"
+)
+
+func TestMain(m *testing.M) { os.Exit(testkit.Main(m)) }
