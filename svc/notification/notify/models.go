@@ -211,26 +211,17 @@ func maskContact(c string) string {
 
 // SendInput is a send request as this service reads it: the contract's
 // SendRequest (lib/notificationapi), with data of any JSON type (numbers,
-// lists, nested objects for {{a.b}}), contact information the caller
-// already has, and a language of its choice.
+// lists, nested objects for {{a.b}}).
 type SendInput struct {
 	notificationapi.SendRequest
 	// Data widens the contract's string map; the JSON member is the same.
-	Data             map[string]any   `json:"data"`
-	RecipientContact *ContactOverride `json:"recipient_contact"`
-	Language         string           `json:"language" validate:"max=16"`
+	Data map[string]any `json:"data"`
 }
 
 // ContactOverride is contact information a caller already has (a new email
 // address being confirmed, say), so the service need not ask the user
 // service.
-type ContactOverride struct {
-	Email       string `json:"email" validate:"omitempty,max=254,email"`
-	PhoneNumber string `json:"phone_number" validate:"omitempty,max=32"`
-	PushToken   string `json:"push_token" validate:"omitempty,max=4096"`
-	Name        string `json:"name" validate:"max=300"`
-	Language    string `json:"language" validate:"max=16"`
-}
+type ContactOverride = notificationapi.Contact
 
 // SendAnswer is the answer to a send: the contract's response, and why an
 // urgent send failed.
