@@ -45,7 +45,7 @@ func Routes(svc *notify.Service) []api.Route {
 			Description: "A service may send only its own notification types (lib/notificationapi.Senders); an administrator any. " +
 				"An urgent or sensitive request answers 200 once delivered (SENT or FAILED); a sensitive request's data and message are never stored, " +
 				"and one that cannot be delivered now answers 503 for the sender to send it again.",
-			Request: notify.SendInput{}, Response: notify.SendAnswer{}, Status: http.StatusAccepted,
+			Request: notify.SendInput{}, Response: notify.SendAnswer{}, Status: http.StatusAccepted, OtherStatuses: []int{http.StatusOK},
 			Headers: []api.Param{api.IdempotencyKey(false)},
 			// An urgent send waits for the provider.
 			Timeout: svc.SendTimeout() + 10*time.Second,
