@@ -39,6 +39,9 @@ type Route struct {
 	Response any
 	// Status is the success status (200 when zero).
 	Status int
+	// OtherStatuses are further success statuses with the same body (e.g.
+	// 200 for a send done at once beside 202 for one queued).
+	OtherStatuses []int
 	// Query and Headers are the parameters the operation reads.
 	Query   []Param
 	Headers []Param

@@ -95,15 +95,17 @@ func operation(r Route) (*openapi3.Operation, error) {
 		body.Required = !r.OptionalBody
 		op.RequestBody = &openapi3.RequestBodyRef{Value: body}
 	}
-	ok := openapi3.NewResponse().WithDescription(statusText(r.status()))
-	if r.Response != nil {
-		s, err := responseSchema(r.Response)
-		if err != nil {
-			return nil, err
+	for _, status := range append([]int{r.status()}, r.OtherStatuses...) {
+		ok := openapi3.NewResponse().WithDescription(statusText(status))
+		if r.Response != nil {
+			s, err := responseSchema(r.Response)
+			if err != nil {
+				return nil, err
+			}
+			ok.WithJSONSchemaRef(s)
 		}
-		ok.WithJSONSchemaRef(s)
+		op.AddResponse(status, ok)
 	}
-	op.AddResponse(r.status(), ok)
 	// Every error is a problem; listing each status would only repeat this.
 	op.Responses.Set("default", &openapi3.ResponseRef{Value: openapi3.NewResponse().
 		WithDescription("An error, as RFC 9457 problem details.").

@@ -59,10 +59,26 @@ type SendRequest struct {
 	Channel            string            `json:"channel,omitempty"`
 	ChannelPreferences []string          `json:"channel_preferences,omitempty"`
 	Data               map[string]string `json:"data"`
+	// RecipientContact is contact information the sender already has (a
+	// new email address being confirmed): it is used instead of the user
+	// service's.
+	RecipientContact *Contact `json:"recipient_contact,omitempty"`
+	// Language (vi, en) overrides the recipient's preferred one.
+	Language string `json:"language,omitempty" validate:"omitempty,max=16"`
 	// Sensitive data (a reset link) is delivered but never stored in the
 	// notification log or shown by the API.
 	Sensitive bool `json:"sensitive,omitempty"`
 	Urgent    bool `json:"urgent,omitempty"`
+}
+
+// Contact is how to reach a recipient, when the sender knows better than
+// the user service.
+type Contact struct {
+	Email       string `json:"email,omitempty" validate:"omitempty,max=254,email"`
+	PhoneNumber string `json:"phone_number,omitempty" validate:"omitempty,max=32"`
+	PushToken   string `json:"push_token,omitempty" validate:"omitempty,max=4096"`
+	Name        string `json:"name,omitempty" validate:"max=300"`
+	Language    string `json:"language,omitempty" validate:"max=16"`
 }
 
 // SendResponse answers a send.

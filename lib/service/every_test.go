@@ -39,3 +39,23 @@ func TestEveryRunsUntilStoppedAndSurvivesFailures(t *testing.T) {
 		t.Fatal("worker did not stop with its context")
 	}
 }
+
+func TestEveryRunsAtStart(t *testing.T) {
+	ran := make(chan struct{}, 1)
+	worker := service.Every(time.Hour, slog.New(slog.NewTextHandler(io.Discard, nil)), "chore",
+		func(context.Context) error {
+			select {
+			case ran <- struct{}{}:
+			default:
+			}
+			return nil
+		})
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go worker(ctx)
+	select {
+	case <-ran:
+	case <-time.After(10 * time.Second):
+		t.Fatal("an hourly job did not run at start")
+	}
+}

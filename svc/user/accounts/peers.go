@@ -48,24 +48,10 @@ func (s *Service) resetMessage(u User, resetID int64, rawToken string) outbox.Me
 	})
 }
 
-// sendTo is a send request for an address other than the account's own:
-// the contract's SendRequest and the recipient_contact member the
-// notification service reads ("contact information the caller already
-// has"). The member belongs in lib/notificationapi; until it is there, it
-// is added here.
-type sendTo struct {
-	notificationapi.SendRequest
-	RecipientContact struct {
-		Email string `json:"email"`
-	} `json:"recipient_contact"`
-}
-
+// messageTo is a send request for an address other than the account's own.
 func messageTo(key, address string, req notificationapi.SendRequest) outbox.Message {
-	body := sendTo{SendRequest: req}
-	body.RecipientContact.Email = address
-	m := notificationapi.Message(key, req)
-	m.Body = body
-	return m
+	req.RecipientContact = &notificationapi.Contact{Email: address}
+	return notificationapi.Message(key, req)
 }
 
 // emailChangeRequestedMessage goes to the new address, with the link that

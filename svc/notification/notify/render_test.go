@@ -1,4 +1,4 @@
-package notification
+package notify
 
 import (
 	"errors"
@@ -6,20 +6,27 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"hospital/lib/notificationapi"
 )
 
-// Every type the spec names has a template per channel in Vietnamese and
-// English, and each renders with the example data to a complete message.
+const (
+	ChannelEmail = notificationapi.ChannelEmail
+	ChannelSMS   = notificationapi.ChannelSMS
+	ChannelPush  = notificationapi.ChannelPush
+)
+
+// Every type a service may send (notificationapi.Senders) has a template
+// per channel in Vietnamese and English, and each renders with the example
+// data to a complete message.
 func TestDefaultTemplatesRenderWithExampleData(t *testing.T) {
-	tpls := DefaultTemplates()
-	if want := 14 * 3 * 2; len(tpls) != want {
-		t.Fatalf("%d default templates, want %d", len(tpls), want)
+	tpls := DefaultTemplates(0)
+	var spec []string
+	for _, types := range notificationapi.Senders {
+		spec = append(spec, types...)
 	}
-	spec := []string{
-		TypeUserRegistered, TypePasswordResetRequested, TypeAppointmentRequestedPatient, TypeAppointmentRequestedDoctor,
-		TypeAppointmentConfirmedPatient, TypeAppointmentReminderPatient, TypeAppointmentReminderDoctor,
-		TypePrescriptionReadyForPickup, TypePharmacyStockLow, TypeInvoiceGenerated, TypePaymentSuccessful,
-		TypeInsuranceClaimStatusUpdated, TypeLabResultReadyDoctor, TypeLabResultReadyPatient,
+	if want := len(spec) * 3 * 2; len(tpls) != want || len(DefaultTypes) != len(spec) {
+		t.Fatalf("%d default templates of %d types, want %d of %d", len(tpls), len(DefaultTypes), want, len(spec))
 	}
 	seen := map[string]bool{}
 	used := map[string]map[string]bool{}
@@ -85,8 +92,8 @@ func TestDefaultTemplatesRenderWithExampleData(t *testing.T) {
 // The spec's own example renders to the spec's rendered_subject.
 func TestSpecExampleRendersAsInSpec(t *testing.T) {
 	var email Template
-	for _, tpl := range DefaultTemplates() {
-		if tpl.NotificationType == TypeAppointmentConfirmedPatient && tpl.Channel == ChannelEmail && tpl.Language == "vi" {
+	for _, tpl := range DefaultTemplates(0) {
+		if tpl.NotificationType == notificationapi.AppointmentConfirmedPatient && tpl.Channel == ChannelEmail && tpl.Language == "vi" {
 			email = tpl
 		}
 	}
@@ -105,9 +112,26 @@ func TestSpecExampleRendersAsInSpec(t *testing.T) {
 	}
 }
 
+// A start seeds only the types added since the version it finds recorded,
+// so an administrator's deletion of an older default stays deleted.
+func TestDefaultTemplatesSinceAVersion(t *testing.T) {
+	added := map[string]bool{}
+	for _, tpl := range DefaultTemplates(1) {
+		added[tpl.NotificationType] = true
+	}
+	want := []string{notificationapi.AccountLocked, notificationapi.EmailChanged, notificationapi.EmailChangeRequested,
+		notificationapi.LabResultCritical, notificationapi.PasswordChanged}
+	if got := slices.Sorted(maps.Keys(added)); !slices.Equal(got, want) {
+		t.Fatalf("types added after version 1: %v, want %v", got, want)
+	}
+	if n := len(DefaultTemplates(DefaultTemplatesVersion)); n != 0 {
+		t.Fatalf("%d templates after the current version", n)
+	}
+}
+
 func TestMissingVariablesAreNamed(t *testing.T) {
 	for _, d := range DefaultTypes {
-		for _, tpl := range DefaultTemplates() {
+		for _, tpl := range DefaultTemplates(0) {
 			if tpl.NotificationType != d.Type || tpl.Channel != ChannelEmail || tpl.Language != "vi" {
 				continue
 			}
@@ -197,6 +221,7 @@ func TestTemplateChecks(t *testing.T) {
 		{"bad syntax", func(i *TemplateInput) { i.BodyTemplateText = "{% for x in y %}" }, "body_template_text"},
 		{"lower-case type", func(i *TemplateInput) { i.NotificationType = "custom" }, "notification_type"},
 		{"bad language", func(i *TemplateInput) { i.Language = "Vietnamese" }, "language"},
+		{"NUL character", func(i *TemplateInput) { i.BodyTemplateText = "a\x00b" }, "body_template_text"},
 	}
 	for _, c := range cases {
 		in := ok

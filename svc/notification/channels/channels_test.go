@@ -1,4 +1,4 @@
-package notification
+package channels
 
 import (
 	"context"
@@ -19,7 +19,18 @@ import (
 	"time"
 
 	"hospital/lib/testkit"
+	"hospital/svc/notification/notify"
 )
+
+func TestMain(m *testing.M) {
+	os.Exit(testkit.Main(m))
+}
+
+var (
+	IsPermanent = notify.IsPermanent
+)
+
+type Message = notify.Message
 
 func TestSMTPSenderDeliversToMailpit(t *testing.T) {
 	mp := testkit.StartMailpit(t)
@@ -29,7 +40,7 @@ func TestSMTPSenderDeliversToMailpit(t *testing.T) {
 	}
 	ctx := context.Background()
 	id, err := s.Send(ctx, Message{
-		LogID: "0123456789abcdef01234567", NotificationType: TypeUserRegistered, To: "lan@patients.test",
+		LogID: "0123456789abcdef01234567", NotificationType: "USER_REGISTERED", To: "lan@patients.test",
 		Subject: "Tài khoản của bạn đã được tạo", HTML: "<p>Xin chào <b>Lan</b></p>", Text: "Xin chào Lan",
 	})
 	if err != nil {
@@ -212,7 +223,7 @@ func TestFCMSender(t *testing.T) {
 		t.Fatal(err)
 	}
 	for i := range 2 {
-		id, err := s.Send(context.Background(), Message{LogID: "log1", NotificationType: TypeLabResultReadyPatient, To: "device-token-1", Subject: "Kết quả", Text: "Đã có kết quả"})
+		id, err := s.Send(context.Background(), Message{LogID: "log1", NotificationType: "LAB_RESULT_READY_PATIENT", To: "device-token-1", Subject: "Kết quả", Text: "Đã có kết quả"})
 		if err != nil || !strings.HasPrefix(id, "projects/hospital-app/messages/") {
 			t.Fatalf("send %d: %q %v", i, id, err)
 		}
@@ -235,33 +246,28 @@ func TestFCMSender(t *testing.T) {
 	}
 }
 
-func TestBuildSenders(t *testing.T) {
+func TestBuild(t *testing.T) {
 	smtp := SMTPConfig{Addr: "127.0.0.1:1025", From: "no-reply@hospital.test"}
-	s, err := BuildSenders(ChannelSettings{SMTP: smtp}, nil)
+	s, closeAll, err := Build(Settings{SMTP: smtp}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if s[ChannelEmail].Name() != "smtp" || s[ChannelSMS].Name() != "sink" || s[ChannelPush].Name() != "sink" {
-		t.Fatalf("defaults: %v %v %v", s[ChannelEmail].Name(), s[ChannelSMS].Name(), s[ChannelPush].Name())
+	defer closeAll()
+	if s["EMAIL"].Name() != "smtp" || s["SMS"].Name() != "sink" || s["PUSH"].Name() != "sink" {
+		t.Fatalf("defaults: %v %v %v", s["EMAIL"].Name(), s["SMS"].Name(), s["PUSH"].Name())
 	}
-	s, err = BuildSenders(ChannelSettings{SMTP: smtp, SMSProvider: "twilio", Twilio: TwilioConfig{AccountSID: "AC1", AuthToken: "t", From: "+1"}}, nil)
-	if err != nil || s[ChannelSMS].Name() != "twilio" {
+	s, _, err = Build(Settings{SMTP: smtp, SMSProvider: "twilio", Twilio: TwilioConfig{AccountSID: "AC1", AuthToken: "t", From: "+1"}}, nil)
+	if err != nil || s["SMS"].Name() != "twilio" {
 		t.Fatalf("twilio: %v", err)
 	}
-	for _, bad := range []ChannelSettings{
+	for _, bad := range []Settings{
 		{SMTP: smtp, SMSProvider: "carrier-pigeon"},
 		{SMTP: smtp, PushProvider: "apns"},
 		{SMTP: smtp, SMSProvider: "twilio"},
 		{SMTP: smtp, PushProvider: "fcm", FCM: FCMConfig{CredentialsFile: "/nonexistent.json"}},
 	} {
-		if _, err := BuildSenders(bad, nil); err == nil {
+		if _, _, err := Build(bad, nil); err == nil {
 			t.Errorf("%+v accepted", bad)
 		}
-	}
-	if ch, err := ParseChannels(" email, SMS,EMAIL "); err != nil || strings.Join(ch, ",") != "EMAIL,SMS" {
-		t.Fatalf("ParseChannels: %v %v", ch, err)
-	}
-	if _, err := ParseChannels("FAX"); err == nil {
-		t.Fatal("FAX accepted")
 	}
 }
