@@ -28,13 +28,18 @@ var (
 	LoginMaxFailures = Integer("user.login_max_failures",
 		"Failed sign-ins of one account from one client before that client is locked out of it for user.login_lock (LOGIN_PAIR_MAX_FAILURES until set). Kept below the account-wide delay threshold (LOGIN_ACCOUNT_DELAY_AFTER) and the per-client limit (LOGIN_CLIENT_MAX_FAILURES): a larger value is capped there.",
 		5, 1, 20, "user")
+	// NotificationMaxAttempts is how many delivery attempts a message gets
+	// before it ends FAILED.
+	NotificationMaxAttempts = Integer("notification.max_attempts",
+		"Delivery attempts of a message before it ends FAILED (MAX_ATTEMPTS until set); a message already waiting gets the new number from its next attempt on.",
+		6, 1, 20, "notification")
 	// LoginLock is how long such a lockout lasts.
 	LoginLock = Duration("user.login_lock",
 		"How long a client stays locked out after too many failed sign-ins, and how long without failures before the counters start over (LOGIN_LOCK until set).",
 		15*time.Minute, time.Minute, 24*time.Hour, "user")
 )
 
-var catalog = []Definition{ConsultationFee, ReminderBefore, InvoiceDueDays, LoginMaxFailures, LoginLock}
+var catalog = []Definition{ConsultationFee, ReminderBefore, InvoiceDueDays, LoginMaxFailures, LoginLock, NotificationMaxAttempts}
 
 // Catalog is every documented key, by name.
 func Catalog() []Definition {

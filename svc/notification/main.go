@@ -15,6 +15,7 @@ import (
 	"hospital/lib/leader"
 	"hospital/lib/mongodb"
 	"hospital/lib/service"
+	"hospital/lib/settings"
 	"hospital/svc/notification/channels"
 	"hospital/svc/notification/httpapi"
 	"hospital/svc/notification/notify"
@@ -57,8 +58,13 @@ func run() error {
 	}
 	defer db.Close(context.Background())
 
+	// The attempts follow the admin service's configuration live; the
+	// environment's value until it sets them.
+	live := settings.NewWatcher(s.Consul, settings.Options{Logger: s.Log})
+	maxAttempts := settings.Watch(live, settings.NotificationMaxAttempts, cfg.MaxAttempts)
 	wopts := cfg.WorkerOptions()
 	wopts.Instance, wopts.Registerer, wopts.Logger = s.InstanceID, s.Registry, s.Log
+	wopts.LiveMaxAttempts = maxAttempts.Get
 	worker := notify.NewWorker(db, senders, wopts)
 	opts := cfg.Options()
 	opts.Logger = s.Log
@@ -78,10 +84,11 @@ func run() error {
 	return s.Run(context.Background(), service.Spec{
 		API:       httpapi.Routes(svc),
 		Info:      api.Info{Title: "Notification service", Description: "Templates, durable delivery by email, SMS and push, and the delivery log."},
-		Checks:    map[string]health.Check{"mongodb": db.Ping},
+		Checks:    map[string]health.Check{"mongodb": db.Ping, "settings": live.Check},
 		StoreDown: mongodb.Unreachable,
 		Background: []func(context.Context){
 			worker.Run,
+			live.Run,
 			func(ctx context.Context) { housekeeper.Run(ctx, housekeeping) },
 		},
 	})

@@ -29,6 +29,7 @@ func TestAccessMatrix(t *testing.T) {
 		"service billing":      nt.Service("billing"),
 		"service gateway":      nt.Service("gateway"),
 		"service notification": nt.Service("notification"),
+		"service admin":        nt.Service("admin"),
 	}
 	// What each sending caller sends: its own type.
 	sendBody := func(who string) notify.SendInput {
@@ -96,6 +97,7 @@ func TestAccessMatrix(t *testing.T) {
 		{"get billing's log", "GET", static(httpapi.PathLogs + billingLog + "/"), nil, map[string]int{"admin": 200, "service user": 404, "service billing": 200}},
 		{"retry log", "POST", static(httpapi.PathLogs + failed.LogID + "/retry/"), nil, map[string]int{"admin": 202}},
 		{"types", "GET", static(httpapi.PathTypes), nil, map[string]int{"admin": 200}},
+		{"dashboard", "GET", static("/api/v1/notifications/internal/dashboard/"), nil, map[string]int{"service admin": 200}},
 	}
 	i := 0
 	for _, c := range calls {

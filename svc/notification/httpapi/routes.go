@@ -9,6 +9,7 @@ import (
 	"slices"
 	"time"
 
+	"hospital/lib/adminapi"
 	"hospital/lib/api"
 	"hospital/lib/auth"
 	"hospital/lib/notificationapi"
@@ -100,6 +101,10 @@ func Routes(svc *notify.Service) []api.Route {
 		{
 			Method: http.MethodGet, Path: PathTypes, Access: admin, Handler: h.listTypes,
 			Summary: "List the types the platform sends, with their variables and example data.", Response: []notify.TypeInfo{},
+		},
+		{
+			Method: http.MethodGet, Path: adminapi.DashboardPath("notifications"), Access: api.Services(adminapi.Service), Handler: h.dashboard,
+			Summary: "The admin dashboard's figures: messages failed in the last 24 hours, the queue (lib/adminapi).", Response: notify.DashboardFigures{},
 		},
 	}
 }

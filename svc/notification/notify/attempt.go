@@ -91,7 +91,7 @@ func (w *Worker) outcome(l Log, claim Claim, pid string, sendErr error) attemptR
 	case l.Sensitive:
 		msg := "not delivered this time (" + clipString(sendErr.Error(), 1000) + "); its content is not kept, so its sender sends it again"
 		r.Status, r.ErrorMessage, r.temporary = StatusFailed, &msg, true
-	case r.Attempts >= w.opts.MaxAttempts:
+	case r.Attempts >= w.maxAttempts():
 		msg := fmt.Sprintf("gave up after %d attempts: %s", r.Attempts, clipString(sendErr.Error(), 1000))
 		r.Status, r.ErrorMessage = StatusFailed, &msg
 	default:
@@ -170,4 +170,12 @@ func clipString(s string, n int) string {
 		return s[:n] + "..."
 	}
 	return s
+}
+
+// maxAttempts is the number of attempts in force now.
+func (w *Worker) maxAttempts() int {
+	if w.opts.LiveMaxAttempts != nil {
+		return w.opts.LiveMaxAttempts()
+	}
+	return w.opts.MaxAttempts
 }

@@ -24,6 +24,11 @@ type WorkerOptions struct {
 	MaxAttempts int           // attempts before a log ends FAILED (6)
 	BackoffBase time.Duration // delay after the first failed attempt (10s)
 	BackoffMax  time.Duration // longest delay between attempts (15m)
+
+	// LiveMaxAttempts, when set, is MaxAttempts as it is now, read at every
+	// attempt: the live setting notification.max_attempts (lib/settings).
+	LiveMaxAttempts func() int
+
 	// Backlog bounds the logs handed straight to this instance's worker
 	// (Batch*20); beyond it, new logs wait for a poll by any instance.
 	Backlog int

@@ -37,6 +37,9 @@ type Logs interface {
 	// Requeue puts a FAILED log back in the queue with a fresh set of
 	// attempts (ErrNotFound when it is not FAILED any more).
 	Requeue(ctx context.Context, id string, now time.Time) error
+	// CountChangedSince counts the logs in status last changed at or after
+	// since.
+	CountChangedSince(ctx context.Context, status string, since time.Time) (int, error)
 }
 
 // Claim is the exclusive right to deliver one log until Until. Seq is the

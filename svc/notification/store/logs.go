@@ -302,3 +302,14 @@ func (s *Store) Requeue(ctx context.Context, id string, now time.Time) error {
 	}
 	return nil
 }
+
+// CountChangedSince implements notify.Logs. The status is an equality
+// FerretDB pushes down to PostgreSQL; the time range is applied to those
+// (FAILED logs are few; ix_retention serves it on MongoDB).
+func (s *Store) CountChangedSince(ctx context.Context, status string, since time.Time) (int, error) {
+	n, err := s.logs.CountDocuments(ctx, bson.D{{Key: "status", Value: status}, {Key: "updated_at", Value: bson.D{{Key: "$gte", Value: since}}}})
+	if err != nil {
+		return 0, fmt.Errorf("count %s logs: %w", status, err)
+	}
+	return int(n), nil
+}
