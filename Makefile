@@ -19,7 +19,7 @@ SHELL := /bin/bash
 # The services, in deployment order. Each has svc/<name>/ (built to
 # build/bin/<name>) and jobs/services/<name>.hcl (its settings for the one job
 # shape, jobs/service.nomad.hcl); see jobs/README.md, "Adding a service".
-SERVICES ?= user notification appointment ehr billing pharmacy lab gateway
+SERVICES ?= user notification appointment ehr billing pharmacy lab admin gateway
 
 export HOSPITAL_TOOLS_BIN ?= $(HOME)/.cache/hospital/bin
 export STATE_DIR ?= $(HOME)/.local/state/hospital

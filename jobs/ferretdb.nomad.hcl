@@ -1,5 +1,5 @@
 # FerretDB (MongoDB wire protocol) on its PostgreSQL backend, for the
-# Mongo-backed services: ehr, pharmacy, lab, notification, admin. Each service
+# Mongo-backed services: ehr, pharmacy, lab, notification. Each service
 # uses its own database name (hospital_<name>, a PostgreSQL schema) in the one
 # server. The data lives in PostgreSQL (jobs/postgresql.nomad.hcl).
 #
