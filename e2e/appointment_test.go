@@ -225,7 +225,7 @@ func TestAppointmentLifecycleThroughGateway(t *testing.T) {
 		"malformed date": map[string]any{"doctor_id": docID, "appointment_time": "2026-31-12 09:00"},
 		"unknown field":  map[string]any{"doctor_id": docID, "appointment_time": clinicSlot(2, 9, 30), "status": "CONFIRMED"},
 	} {
-		expect(t, name, r.do(t, http.MethodPost, "/api/v1/appointments/", patTok, body, nil), http.StatusBadRequest)
+		expect(t, name, r.doInvalid(t, http.MethodPost, "/api/v1/appointments/", patTok, body, nil), http.StatusBadRequest)
 	}
 	if after := r.apptCount(t, `SELECT COUNT(*) FROM appointments`); after != before {
 		t.Fatalf("bad input wrote appointments: %d → %d", before, after)

@@ -166,15 +166,15 @@ func TestObjectLevelAuthorizationThroughGateway(t *testing.T) {
 func TestGatewayRefusesInternalAndUnknownPaths(t *testing.T) {
 	p := startPlatform(t)
 	// Even with valid credentials for a service, /internal/ is not reachable from outside.
-	r := p.do(t, http.MethodPost, "/api/v1/users/internal/service-token/", "",
+	r := p.doInvalid(t, http.MethodPost, "/api/v1/users/internal/service-token/", "",
 		map[string]string{"service": "notification", "secret": "e2e-notification-secret"}, nil)
 	expect(t, "internal path", r, http.StatusNotFound)
 	if r.str("access_token") != "" {
 		t.Fatal("internal endpoint answered through the gateway")
 	}
 	admin, _ := p.login(t, adminUser, adminPass)
-	expect(t, "internal path with token", p.do(t, http.MethodPost, "/api/v1/users/internal/service-token/", admin, map[string]string{}, nil), http.StatusNotFound)
-	expect(t, "unknown route", p.do(t, http.MethodGet, "/api/v1/nothing-here/", admin, nil, nil), http.StatusNotFound)
+	expect(t, "internal path with token", p.doInvalid(t, http.MethodPost, "/api/v1/users/internal/service-token/", admin, map[string]string{}, nil), http.StatusNotFound)
+	expect(t, "unknown route", p.doInvalid(t, http.MethodGet, "/api/v1/nothing-here/", admin, nil, nil), http.StatusNotFound)
 	expect(t, "no token", p.do(t, http.MethodGet, "/api/v1/users/me/", "", nil, nil), http.StatusUnauthorized)
 	expect(t, "forged token", p.do(t, http.MethodGet, "/api/v1/users/me/", "eyJhbGciOiJub25lIn0.eyJzdWIiOiIxIn0.", nil, nil), http.StatusUnauthorized)
 }
@@ -196,7 +196,7 @@ func TestBadInputIsRefusedAndWritesNothing(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			expect(t, c.name, p.do(t, http.MethodPost, "/api/v1/users/register/", "", c.body, nil), c.status)
+			expect(t, c.name, p.doInvalid(t, http.MethodPost, "/api/v1/users/register/", "", c.body, nil), c.status)
 		})
 	}
 	if after := p.countUsers(t); after != before {

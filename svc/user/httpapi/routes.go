@@ -70,7 +70,7 @@ func Routes(svc *accounts.Service) []api.Route {
 		{Method: post, Path: PathLogin, Summary: "Sign in: an access and a refresh token.", Access: api.Public(),
 			Handler: h.login, Request: accounts.LoginRequest{}, Response: accounts.TokenPair{}},
 		{Method: post, Path: PathLogout, Summary: "Sign out: the session ends at every service (body optional).", Access: api.AnyUser(),
-			Handler: h.logout, Request: accounts.LogoutRequest{}, Status: http.StatusNoContent},
+			Handler: h.logout, Request: accounts.LogoutRequest{}, OptionalBody: true, Status: http.StatusNoContent},
 		{Method: post, Path: PathRefresh, Summary: "Rotate a refresh token for a new token pair.", Access: api.Public(),
 			Handler: h.refresh, Request: accounts.RefreshRequest{}, Response: accounts.TokenPair{}},
 		{Method: post, Path: PathVerify, Summary: "The user an access token belongs to, if valid.", Access: api.Public(),
