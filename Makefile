@@ -9,7 +9,7 @@
 #   make clean   remove build/ (not the tools cache, not the platform's data)
 #
 # Works as root on a fresh Debian with Go; Debian packages it needs (mariadb-server,
-# postgresql-15, curl, jq, and gcc to build Nomad; nginx-light for make bench only)
+# postgresql-15, curl, jq, and gcc to build Nomad; nginx-light and wrk for make bench only)
 # are installed when missing. INSTANCES=2 make run runs two instances of each service.
 
 SHELL := /bin/bash
@@ -59,14 +59,18 @@ deps:
 	  done; \
 	fi
 
-## The peer of make bench (nginx in front of the same upstream), only when missing.
+## The peer of make bench (nginx in front of the same upstream) and the load
+## generator of its peak runs (wrk), only when missing.
 bench-deps:
-	@if ! command -v nginx >/dev/null 2>&1 && [[ ! -x /usr/sbin/nginx ]]; then \
-	  echo "bench-deps: installing nginx-light with apt-get"; \
-	  if [[ $$(id -u) -ne 0 ]]; then echo "bench-deps: run as root, or: sudo apt-get install -y nginx-light" >&2; exit 1; fi; \
+	@missing=(); \
+	command -v nginx >/dev/null 2>&1 || [[ -x /usr/sbin/nginx ]] || missing+=(nginx-light); \
+	command -v wrk >/dev/null 2>&1 || missing+=(wrk); \
+	if (( $${#missing[@]} > 0 )); then \
+	  echo "bench-deps: installing $${missing[*]} with apt-get"; \
+	  if [[ $$(id -u) -ne 0 ]]; then echo "bench-deps: run as root, or: sudo apt-get install -y $${missing[*]}" >&2; exit 1; fi; \
 	  export DEBIAN_FRONTEND=noninteractive; \
 	  apt-get update -qq; \
-	  apt-get install -y -qq --no-install-recommends nginx-light; \
+	  apt-get install -y -qq --no-install-recommends "$${missing[@]}"; \
 	  systemctl disable --now nginx >/dev/null 2>&1 || service nginx stop >/dev/null 2>&1 || true; \
 	fi
 

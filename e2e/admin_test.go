@@ -18,7 +18,7 @@ import (
 // adminSecret is the admin service's client secret at the user service.
 const adminSecret = "e2e-admin-secret"
 
-var adminClients = billingClients + ",admin=" + adminSecret + ",ehr=" + ehrSecret + ",pharmacy=" + pharmacySecret
+var adminClients = billingClients + ",admin=" + adminSecret + ",ehr=" + ehrSecret + ",pharmacy=" + pharmacySecret + ",lab=" + labSecret
 
 const (
 	pathAuditLogs = "/api/v1/admin/audit-logs/"
