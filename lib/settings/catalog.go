@@ -37,9 +37,15 @@ var (
 	LoginLock = Duration("user.login_lock",
 		"How long a client stays locked out after too many failed sign-ins, and how long without failures before the counters start over (LOGIN_LOCK until set).",
 		15*time.Minute, time.Minute, 24*time.Hour, "user")
+	// PharmacyExpiryWarningDays is the window of "expiring soon" in the
+	// pharmacy's stock.
+	PharmacyExpiryWarningDays = Integer("pharmacy.expiry_warning_days",
+		"Days ahead within which a batch counts as expiring soon: the default window of expiring_batches in the pharmacy's stock list and the batches expiring soon on the admin dashboard (EXPIRY_WARNING_DAYS until set). A list that asks for its own window (expiring_within_days) keeps it.",
+		30, 1, 365, "pharmacy")
 )
 
-var catalog = []Definition{ConsultationFee, ReminderBefore, InvoiceDueDays, LoginMaxFailures, LoginLock, NotificationMaxAttempts}
+var catalog = []Definition{ConsultationFee, ReminderBefore, InvoiceDueDays, LoginMaxFailures, LoginLock, NotificationMaxAttempts,
+	PharmacyExpiryWarningDays}
 
 // Catalog is every documented key, by name.
 func Catalog() []Definition {

@@ -43,6 +43,10 @@ func TestValuesAreCheckedAndNormalized(t *testing.T) {
 		{settings.LoginMaxFailures, `0`, ``},
 		{settings.LoginLock, `"30m"`, `"30m"`},
 		{settings.LoginLock, `"30s"`, ``},
+		{settings.PharmacyExpiryWarningDays, `1`, `1`},
+		{settings.PharmacyExpiryWarningDays, `365`, `365`},
+		{settings.PharmacyExpiryWarningDays, `0`, ``},
+		{settings.PharmacyExpiryWarningDays, `366`, ``},
 	}
 	for _, c := range cases {
 		got, err := c.def.Normalize(json.RawMessage(c.in))
@@ -82,5 +86,11 @@ func TestCatalogIsDocumented(t *testing.T) {
 	}
 	if v, _ := settings.ReminderBefore.Parse(settings.ReminderBefore.Default()); v != 24*time.Hour {
 		t.Errorf("reminder default %s", v)
+	}
+	if v, _ := settings.PharmacyExpiryWarningDays.Parse(settings.PharmacyExpiryWarningDays.Default()); v != 30 {
+		t.Errorf("expiry warning default %d", v)
+	}
+	if _, ok := settings.Lookup("pharmacy.expiry_warning_days"); !ok {
+		t.Error("pharmacy.expiry_warning_days is not in the catalog")
 	}
 }

@@ -17,6 +17,7 @@ import (
 	"hospital/lib/mongodb"
 	"hospital/lib/outbox"
 	"hospital/lib/service"
+	"hospital/lib/settings"
 	"hospital/lib/userapi"
 	"hospital/svc/pharmacy/dispensing"
 	"hospital/svc/pharmacy/httpapi"
@@ -52,9 +53,14 @@ func run() error {
 	}
 	defer st.Close()
 
+	// The window of "expiring soon" follows the admin service's
+	// configuration live; the environment's value until it sets one.
+	live := settings.NewWatcher(s.Consul, settings.Options{Logger: s.Log})
+	expiryDays := settings.Watch(live, settings.PharmacyExpiryWarningDays, cfg.ExpiryWarningDays)
 	users := userapi.NewClient(s.Client)
 	svc, err := dispensing.New(cfg, dispensing.Deps{
 		Store: st, Users: users, Roster: users, EHR: ehrapi.NewClient(s.Client), Logger: s.Log,
+		ExpiryWarningDays: expiryDays.Get,
 	})
 	if err != nil {
 		return err
@@ -64,9 +70,10 @@ func run() error {
 		Registerer: s.Registry, Logger: s.Log, Poll: cfg.OutboxPoll, BackoffMax: cfg.OutboxBackoffMax,
 	})
 
-	// Both jobs are safe on every instance at once: a dispense is settled
-	// under its lease, and a write-off finds nothing left to write off.
-	background := []func(context.Context){dispatcher.Run,
+	// The recovery and the write-off are safe on every instance at once: a
+	// dispense is settled under its lease, and a write-off finds nothing
+	// left to write off.
+	background := []func(context.Context){dispatcher.Run, live.Run,
 		service.Every(cfg.RecoveryInterval, s.Log, "recovering interrupted dispenses", func(ctx context.Context) error {
 			_, err := svc.RecoverDispenses(ctx)
 			return err
@@ -81,7 +88,7 @@ func run() error {
 		API: httpapi.Routes(svc),
 		Info: api.Info{Title: "Prescription & Pharmacy service",
 			Description: "Medication catalog, prescriptions with allergy checks, verification, FEFO dispensing, stock by batch and its stock card (spec section 4)."},
-		Checks:     map[string]health.Check{"mongodb": mongodb.Ping(st.Client())},
+		Checks:     map[string]health.Check{"mongodb": mongodb.Ping(st.Client()), "settings": live.Check},
 		StoreDown:  mongodb.Unreachable,
 		Background: background,
 	})

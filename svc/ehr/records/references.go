@@ -14,7 +14,11 @@ import (
 
 // References other services add (lib/ehrapi). A reference names an
 // encounter when the caller knows it (ehr_encounter_id) and goes into that
-// encounter; otherwise into the record-level list. Each is one insert
+// encounter; otherwise into the record-level list. An ehr_encounter_id that
+// names no encounter of the patient's is not refused: the callers send
+// from their outboxes, which drop a 4xx for good, and the prescription or
+// result is real whatever the caller believed about the encounter. It goes
+// into the record-level list then, without the id. Each is one insert
 // under the referenced id, so the same reference never lands twice: a
 // repeat answers the first (200), the same id for another patient is a 409.
 
@@ -29,7 +33,8 @@ func (s *Service) AddPrescriptionReference(ctx context.Context, patientID int64,
 		if err == nil || !errors.Is(err, ErrNotFound) {
 			return repeated(existing, existing.PatientID, patientID, "prescription", err)
 		}
-		if err := s.referencedEncounter(ctx, patientID, in.EHREncounterID); err != nil {
+		encounterID, err := s.referencedEncounter(ctx, patientID, in.EHREncounterID, "prescription_id", in.PrescriptionID)
+		if err != nil {
 			return PrescriptionReference{}, 0, err
 		}
 		if _, err := s.ensureRecord(ctx, patientID); err != nil {
@@ -37,7 +42,7 @@ func (s *Service) AddPrescriptionReference(ctx context.Context, patientID int64,
 		}
 		r := PrescriptionReference{PrescriptionID: in.PrescriptionID, IssueDate: in.IssueDate.UTC().Truncate(time.Millisecond),
 			PrescriptionDetailsURL: "/api/v1/prescriptions/" + url.PathEscape(in.PrescriptionID) + "/",
-			MedicationsSummary:     in.MedicationsSummary, EHREncounterID: in.EHREncounterID, PatientID: patientID}
+			MedicationsSummary:     in.MedicationsSummary, EHREncounterID: encounterID, PatientID: patientID}
 		err = s.store.AddPrescriptionReference(ctx, r, audited(ctx, grant{}, ActionPrescriptionRef, patientID, "prescription", in.PrescriptionID)...)
 		if errors.Is(err, ErrExists) {
 			existing, err := s.store.PrescriptionReference(ctx, in.PrescriptionID)
@@ -62,14 +67,15 @@ func (s *Service) AddLabResultReference(ctx context.Context, patientID int64, ke
 		if err == nil || !errors.Is(err, ErrNotFound) {
 			return repeated(existing, existing.PatientID, patientID, "lab order item", err)
 		}
-		if err := s.referencedEncounter(ctx, patientID, in.EHREncounterID); err != nil {
+		encounterID, err := s.referencedEncounter(ctx, patientID, in.EHREncounterID, "lab_order_item_id", in.LabOrderItemID)
+		if err != nil {
 			return LabResultReference{}, 0, err
 		}
 		if _, err := s.ensureRecord(ctx, patientID); err != nil {
 			return LabResultReference{}, 0, err
 		}
 		r := LabResultReference{LabOrderItemID: in.LabOrderItemID, TestName: in.TestName, ResultDate: in.ResultDate.UTC().Truncate(time.Millisecond),
-			SummaryStatus: in.SummaryStatus, LabOrderID: in.LabOrderID, EHREncounterID: in.EHREncounterID, PatientID: patientID}
+			SummaryStatus: in.SummaryStatus, LabOrderID: in.LabOrderID, EHREncounterID: encounterID, PatientID: patientID}
 		if in.LabOrderID != "" {
 			u := "/api/v1/lab/orders/" + url.PathEscape(in.LabOrderID) + "/results/"
 			r.ResultSummaryURL = &u
@@ -96,20 +102,25 @@ func (s *Service) checkReference(pathPatient, bodyPatient int64, dateField strin
 	return checkYear(dateField, date.UTC())
 }
 
-// referencedEncounter checks that encounterID (when given) is one of the
-// patient's encounters.
-func (s *Service) referencedEncounter(ctx context.Context, patientID int64, encounterID string) error {
+// referencedEncounter is the encounter a reference goes into: encounterID
+// when it is one of the patient's, "" (the record-level list) when none was
+// named or it names no encounter of this patient's (unknown, or another
+// patient's), which is logged with the ids only. idField and id name the
+// reference in that line.
+func (s *Service) referencedEncounter(ctx context.Context, patientID int64, encounterID, idField, id string) (string, error) {
 	if encounterID == "" {
-		return nil
+		return "", nil
 	}
 	e, err := s.store.EncounterFields(ctx, encounterID)
 	if errors.Is(err, ErrNotFound) || (err == nil && e.PatientID != patientID) {
-		return apperr.Field("ehr_encounter_id", "No such encounter in this patient's record.")
+		s.opts.Logger.WarnContext(ctx, "reference names no encounter of the patient's: recorded at record level",
+			"patient_id", patientID, idField, id, "ehr_encounter_id", encounterID)
+		return "", nil
 	}
 	if err != nil {
-		return fmt.Errorf("read encounter %s: %w", encounterID, err)
+		return "", fmt.Errorf("read encounter %s: %w", encounterID, err)
 	}
-	return nil
+	return encounterID, nil
 }
 
 // repeated answers a reference recorded before: 200 with it for the same

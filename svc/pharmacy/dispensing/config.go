@@ -16,7 +16,7 @@ type Config struct {
 	// ClinicTimezone decides "today" for expiry dates.
 	ClinicTimezone string `env:"CLINIC_TIMEZONE" envDefault:"Asia/Ho_Chi_Minh"`
 	// ExpiryWarningDays is the window of "expiring soon" in the stock list
-	// and the dashboard.
+	// and the dashboard until the live pharmacy.expiry_warning_days is set.
 	ExpiryWarningDays int `env:"EXPIRY_WARNING_DAYS" envDefault:"30"`
 	// MaxItemQuantity bounds quantity_prescribed of one item.
 	MaxItemQuantity int64 `env:"MAX_ITEM_QUANTITY" envDefault:"10000"`

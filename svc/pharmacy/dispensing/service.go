@@ -29,8 +29,12 @@ type Deps struct {
 	Roster Roster
 	EHR    AllergyRecords
 	// Now is the clock (time.Now when nil).
-	Now    func() time.Time
-	Logger *slog.Logger
+	Now func() time.Time
+	// ExpiryWarningDays is the window of "expiring soon" as it is now (the
+	// live pharmacy.expiry_warning_days), read at each use; the Config's
+	// ExpiryWarningDays when nil.
+	ExpiryWarningDays func() int
+	Logger            *slog.Logger
 }
 
 // Service is the pharmacy domain.
@@ -43,6 +47,8 @@ type Service struct {
 	loc    *time.Location
 	now    func() time.Time
 	log    *slog.Logger
+	// expiryDays is the window of "expiring soon" now (Deps.ExpiryWarningDays).
+	expiryDays func() int
 	// catalog holds the medications this instance has read (see medication).
 	catalog sync.Map
 }
@@ -62,7 +68,11 @@ func New(cfg Config, d Deps) (*Service, error) {
 	if d.Logger == nil {
 		d.Logger = slog.Default()
 	}
-	return &Service{store: d.Store, users: d.Users, roster: d.Roster, ehr: d.EHR, cfg: cfg, loc: loc, now: d.Now, log: d.Logger}, nil
+	if d.ExpiryWarningDays == nil {
+		d.ExpiryWarningDays = func() int { return cfg.ExpiryWarningDays }
+	}
+	return &Service{store: d.Store, users: d.Users, roster: d.Roster, ehr: d.EHR, cfg: cfg, loc: loc, now: d.Now, log: d.Logger,
+		expiryDays: d.ExpiryWarningDays}, nil
 }
 
 // today is the clinic's current day, as midnight UTC of that date (how

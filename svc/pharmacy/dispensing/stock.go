@@ -100,7 +100,7 @@ func (s *Service) UpdateStock(ctx context.Context, medicationID string, in Stock
 	if err != nil {
 		return StockView{}, storeErr(err, "update stock of "+medicationID)
 	}
-	return s.view(st, today, s.cfg.ExpiryWarningDays), nil
+	return s.view(st, today, s.expiryDays()), nil
 }
 
 // stockChange is a parsed StockUpdate.

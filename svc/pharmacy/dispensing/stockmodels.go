@@ -114,7 +114,8 @@ type Adjustment struct {
 type StockFilter struct {
 	LowStock *bool
 	Search   string
-	// ExpiringWithinDays overrides the configured window (0: configured).
+	// ExpiringWithinDays overrides the window of "expiring soon" (0: the
+	// live pharmacy.expiry_warning_days, EXPIRY_WARNING_DAYS until set).
 	ExpiringWithinDays int
 }
 

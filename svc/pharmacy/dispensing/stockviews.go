@@ -34,7 +34,7 @@ func (s *Service) StockList(ctx context.Context, f StockFilter, p Page) ([]Stock
 	if err != nil {
 		return nil, 0, storeErr(err, "list stock")
 	}
-	window := s.cfg.ExpiryWarningDays
+	window := s.expiryDays()
 	if f.ExpiringWithinDays > 0 {
 		window = f.ExpiringWithinDays
 	}
@@ -77,7 +77,7 @@ func (s *Service) Movements(ctx context.Context, medicationID string, f Movement
 
 // Dashboard is the pharmacy's figures for the admin service: prescriptions
 // waiting for verification, medications below their reorder level, and
-// batches that expire within the configured window.
+// batches that expire within the window of "expiring soon".
 func (s *Service) Dashboard(ctx context.Context) (Dashboard, error) {
 	pending, err := s.store.CountByStatus(ctx, StatusPendingVerification)
 	if err != nil {
@@ -87,10 +87,13 @@ func (s *Service) Dashboard(ctx context.Context) (Dashboard, error) {
 	if err != nil {
 		return Dashboard{}, storeErr(err, "list stock")
 	}
-	d := Dashboard{PrescriptionsPendingVerification: pending, ExpiryWindowDays: s.cfg.ExpiryWarningDays}
+	// One reading of the window for the whole answer: the figure and the
+	// window it names agree even while the setting changes.
+	window := s.expiryDays()
+	d := Dashboard{PrescriptionsPendingVerification: pending, ExpiryWindowDays: window}
 	today := s.today()
 	for _, st := range all {
-		v := s.view(st, today, s.cfg.ExpiryWarningDays)
+		v := s.view(st, today, window)
 		if v.IsLowStock {
 			d.MedicationsBelowReorderLevel++
 		}

@@ -79,7 +79,7 @@ func Routes(svc *dispensing.Service) []api.Route {
 			Access: api.Roles(pharmacist, admin), Handler: h.stock, Response: httpx.Page[dispensing.StockView]{},
 			Query: pageParams(
 				api.Param{Name: "low_stock", Type: "boolean", Description: "Only medications below (true) or not below (false) their reorder level."},
-				api.Param{Name: "expiring_within_days", Type: "integer", Description: "The window of expiring_batches (default EXPIRY_WARNING_DAYS)."},
+				api.Param{Name: "expiring_within_days", Type: "integer", Description: "The window of expiring_batches (default: the live pharmacy.expiry_warning_days, EXPIRY_WARNING_DAYS until set)."},
 				api.Param{Name: "search", Description: "Medication name contains this (any case)."})},
 		{Method: http.MethodPut, Path: PathStockItem, Summary: "Receive a batch, adjust batches, write off expired ones, or set the reorder level.",
 			Access: api.Roles(pharmacist, admin), Handler: h.updateStock, Request: dispensing.StockUpdate{}, Response: dispensing.StockView{}},
