@@ -1,5 +1,5 @@
-# The job shape of every app service of the platform (user, appointment,
-# notification, gateway, and each new one). One file, deployed once per service:
+# The job shape of every app service of the platform (user, notification,
+# appointment, ehr, billing, pharmacy, lab, admin, gateway, and each new one). One file, deployed once per service:
 #
 #   nomad job run -var-file=jobs/services/<name>.hcl -var binary=... jobs/service.nomad.hcl
 #

@@ -206,7 +206,7 @@ job "prometheus" {
                     summary: "{{ $labels.service }}: {{ $labels.target }} refused outbox messages; an operator must look (table outbox_messages)"
 
                 - alert: CircuitBreakerOpen
-                  expr: max by (service, target) (svcclient_breaker_state{job="hospital"}) == 2
+                  expr: max by (service, target) ({__name__=~"(gateway_proxy_)?svcclient_breaker_state", job="hospital"}) == 2
                   for: 2m
                   labels:
                     severity: warning
