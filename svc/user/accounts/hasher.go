@@ -8,6 +8,7 @@ import (
 	"runtime/debug"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/alexedwards/argon2id"
 )
@@ -31,7 +32,17 @@ type Hasher struct {
 
 	dummyOnce sync.Once
 	dummy     string
+
+	// After a burst of hashes the heap is tens of MiB larger, and the
+	// runtime hands idle memory back to the system only over minutes:
+	// once no hash has run for giveBackAfter, giveBack returns it at once.
+	giveBackMu    sync.Mutex
+	giveBackTimer *time.Timer
+	giveBack      func()
 }
+
+// giveBackAfter is how long without a hash before its memory is returned.
+const giveBackAfter = 2 * time.Second
 
 // DefaultHashMemory is the budget when none is configured and no
 // GOMEMLIMIT is set: three hashes at once.
@@ -49,7 +60,7 @@ func NewHasher(budget int64) *Hasher {
 		}
 	}
 	n := min(max(1, budget/hashBytes), int64(2*runtime.GOMAXPROCS(0)))
-	return &Hasher{slots: make(chan struct{}, n)}
+	return &Hasher{slots: make(chan struct{}, n), giveBack: debug.FreeOSMemory}
 }
 
 // Slots is how many hashes may run at once.
@@ -75,8 +86,26 @@ func (h *Hasher) acquire(ctx context.Context) error {
 }
 
 func (h *Hasher) release() {
-	h.running.Add(-1)
+	if h.running.Add(-1) == 0 {
+		h.scheduleGiveBack()
+	}
 	<-h.slots
+}
+
+// scheduleGiveBack (re)starts the quiet period after which the hashes'
+// memory is returned; a hash starting meanwhile only delays it.
+func (h *Hasher) scheduleGiveBack() {
+	h.giveBackMu.Lock()
+	defer h.giveBackMu.Unlock()
+	if h.giveBackTimer != nil {
+		h.giveBackTimer.Reset(giveBackAfter)
+		return
+	}
+	h.giveBackTimer = time.AfterFunc(giveBackAfter, func() {
+		if h.running.Load() == 0 {
+			h.giveBack()
+		}
+	})
 }
 
 // Hash returns the PHC string for password.
