@@ -31,8 +31,11 @@ import (
 // could refuse has expired, and the user service deletes them then
 // (RevocationPublisher.Prune).
 
-// DefaultRevocationPrefix is where revocations live in Consul KV.
-const DefaultRevocationPrefix = "hospital/revocations/"
+// DefaultRevocationPrefix is where revocations live in Consul KV: under
+// the user service's own prefix, which the cluster's ACL policy
+// (consul/acl/service.hcl) lets that service alone write and every service
+// read; a prefix outside service/<name>/ would need a rule of its own.
+const DefaultRevocationPrefix = "service/user/revocations/"
 
 // ErrRevocationsUnavailable means the verifier has not yet heard from
 // Consul which tokens are revoked, so it cannot accept any (answer 503).
