@@ -13,8 +13,18 @@
 #   (lib/settings), which the admin service alone writes: for admin the
 #   rule on service/@SERVICE@/config/ names that same prefix, and Consul
 #   gives two rules on one prefix the stronger policy (write); for any other
-#   service it is a part of its own prefix again. lib/settings tests this
-#   file against a Consul agent with ACLs on.
+#   service it is a part of its own prefix again;
+# - read the token revocations under service/user/revocations/ (lib/auth,
+#   DefaultRevocationPrefix), which the user service alone writes, the same
+#   way: Consul applies the longest matching prefix, so the read rule alone
+#   would take the user service's write away on that subtree, and the rule
+#   on service/@SERVICE@/revocations/ gives it back (for any other service
+#   it is a part of its own prefix). A service that cannot read the
+#   revocations accepts revoked tokens: Consul leaves the keys a token may
+#   not read out of a list instead of refusing it.
+#
+# lib/settings/acl_test.go tests this file against a Consul agent with ACLs
+# on and deny by default.
 
 service "@SERVICE@" {
   policy = "write"
@@ -41,6 +51,14 @@ key_prefix "service/admin/config/" {
 }
 
 key_prefix "service/@SERVICE@/config/" {
+  policy = "write"
+}
+
+key_prefix "service/user/revocations/" {
+  policy = "read"
+}
+
+key_prefix "service/@SERVICE@/revocations/" {
   policy = "write"
 }
 

@@ -29,10 +29,15 @@ import (
 // (Revocations.Run) and holds the whole set in memory: the per-request
 // check is two map lookups. Entries are useless once every token they
 // could refuse has expired, and the user service deletes them then
-// (RevocationPublisher.Prune).
+// (RevocationPublisher.Prune). Consul is not their record: the user
+// service keeps them in its database too, and writes back what Consul lost
+// (a rebuilt cluster, a restarted dev agent), comparing with Published.
 
-// DefaultRevocationPrefix is where revocations live in Consul KV.
-const DefaultRevocationPrefix = "hospital/revocations/"
+// DefaultRevocationPrefix is where revocations live in Consul KV: under
+// the user service's own prefix, which the cluster's ACL policy
+// (consul/acl/service.hcl) lets that service alone write and every service
+// read; a prefix outside service/<name>/ would need a rule of its own.
+const DefaultRevocationPrefix = "service/user/revocations/"
 
 // ErrRevocationsUnavailable means the verifier has not yet heard from
 // Consul which tokens are revoked, so it cannot accept any (answer 503).
@@ -187,23 +192,50 @@ func (r *Revocations) Run(ctx context.Context) {
 func (r *Revocations) parse(pairs consul.KVPairs) *revocationSet {
 	set := newRevocationSet()
 	for _, p := range pairs {
-		kind, name, ok := strings.Cut(strings.TrimPrefix(p.Key, r.prefix), "/")
-		t, err := parseMillis(p.Value)
-		if !ok || name == "" || err != nil {
+		e, ok := parseEntry(r.prefix, p)
+		if !ok {
 			continue
 		}
-		switch kind {
-		case "users":
-			if id, err := strconv.ParseInt(name, 10, 64); err == nil {
-				set.users[id] = t
+		switch e.Kind {
+		case RevokedUsers:
+			if id, err := strconv.ParseInt(e.Subject, 10, 64); err == nil {
+				set.users[id] = e.At
 			}
-		case "sessions":
-			set.sessions[name] = t
-		case "services":
-			set.services[name] = t
+		case RevokedSessions:
+			set.sessions[e.Subject] = e.At
+		case RevokedServices:
+			set.services[e.Subject] = e.At
 		}
 	}
 	return set
+}
+
+// Kinds of revocation: the first segment of a key under the prefix.
+const (
+	RevokedUsers    = "users"
+	RevokedSessions = "sessions"
+	RevokedServices = "services"
+)
+
+// RevocationEntry is one revocation as Consul holds it.
+type RevocationEntry struct {
+	Kind    string // RevokedUsers, RevokedSessions or RevokedServices
+	Subject string // the user id, session id or service name
+	At      time.Time
+}
+
+// parseEntry reads the pair at prefix+kind/subject; ok is false for a key
+// or value no verifier would act on.
+func parseEntry(prefix string, p *consul.KVPair) (e RevocationEntry, ok bool) {
+	kind, subject, ok := strings.Cut(strings.TrimPrefix(p.Key, prefix), "/")
+	if !ok || subject == "" {
+		return RevocationEntry{}, false
+	}
+	t, err := parseMillis(p.Value)
+	if err != nil {
+		return RevocationEntry{}, false
+	}
+	return RevocationEntry{Kind: kind, Subject: subject, At: t}, true
 }
 
 func parseMillis(v []byte) (time.Time, error) {
@@ -235,7 +267,7 @@ func (p *RevocationPublisher) RevokeUser(ctx context.Context, userID int64, befo
 	if userID <= 0 {
 		return fmt.Errorf("revoke user %d: not a user id", userID)
 	}
-	return p.raise(ctx, p.prefix+"users/"+strconv.FormatInt(userID, 10), before)
+	return p.raise(ctx, p.prefix+RevokedUsers+"/"+strconv.FormatInt(userID, 10), before)
 }
 
 // RevokeSession revokes every token of the session sid.
@@ -243,7 +275,7 @@ func (p *RevocationPublisher) RevokeSession(ctx context.Context, sid string, at 
 	if !sessionIDRe.MatchString(sid) {
 		return fmt.Errorf("revoke session %q: not a session id", sid)
 	}
-	return p.raise(ctx, p.prefix+"sessions/"+sid, at)
+	return p.raise(ctx, p.prefix+RevokedSessions+"/"+sid, at)
 }
 
 // RevokeService revokes the service's tokens issued at or before before
@@ -252,7 +284,7 @@ func (p *RevocationPublisher) RevokeService(ctx context.Context, service string,
 	if !sessionIDRe.MatchString(service) {
 		return fmt.Errorf("revoke service %q: not a service name", service)
 	}
-	return p.raise(ctx, p.prefix+"services/"+service, before)
+	return p.raise(ctx, p.prefix+RevokedServices+"/"+service, before)
 }
 
 // raise sets key to t unless it already holds a later time. Two instances
@@ -284,6 +316,23 @@ func (p *RevocationPublisher) raise(ctx context.Context, key string, t time.Time
 		}
 	}
 	return fmt.Errorf("write %s: lost the check-and-set race ten times", key)
+}
+
+// Published lists the revocations Consul holds now, as every verifier
+// reads them (entries none would act on are left out). The user service
+// compares them with its own record to restore what Consul lost.
+func (p *RevocationPublisher) Published(ctx context.Context) ([]RevocationEntry, error) {
+	pairs, _, err := p.kv.List(p.prefix, (&consul.QueryOptions{}).WithContext(ctx))
+	if err != nil {
+		return nil, fmt.Errorf("list revocations: %w", err)
+	}
+	out := make([]RevocationEntry, 0, len(pairs))
+	for _, pair := range pairs {
+		if e, ok := parseEntry(p.prefix, pair); ok {
+			out = append(out, e)
+		}
+	}
+	return out, nil
 }
 
 // Prune deletes the revocations made before olderThan (set it to now minus

@@ -145,6 +145,21 @@ func TestRevocationKeepsTheLatestTimeAndIsPruned(t *testing.T) {
 	if _, err := c.Client.KV().Put(&consul.KVPair{Key: prefix + "users/8", Value: []byte("garbage")}, nil); err != nil {
 		t.Fatal(err)
 	}
+	// Published is what verifiers act on: the garbage is left out.
+	got, err := pub.Published(ctx)
+	want := []auth.RevocationEntry{
+		{Kind: auth.RevokedSessions, Subject: "old-session", At: later.Add(-20 * time.Minute)},
+		{Kind: auth.RevokedUsers, Subject: "7", At: later},
+	}
+	if err != nil || len(got) != len(want) {
+		t.Fatalf("published %+v (%v), want %+v", got, err, want)
+	}
+	for i := range want {
+		if got[i].Kind != want[i].Kind || got[i].Subject != want[i].Subject || !got[i].At.Equal(want[i].At) {
+			t.Errorf("published[%d] = %+v, want %+v", i, got[i], want[i])
+		}
+	}
+
 	n, err := pub.Prune(ctx, later.Add(-16*time.Minute))
 	if err != nil || n != 2 {
 		t.Fatalf("pruned %d (%v), want the old session and the garbage", n, err)

@@ -100,6 +100,12 @@ func run() error {
 			svc.RunResets,
 			func(ctx context.Context) { svc.RunRevocations(ctx, 2*time.Second) },
 			service.Every(time.Minute, s.Log, "revocation pruning", svc.PruneRevocations),
+			// Every instance: a put only raises a time, and one list every
+			// interval costs Consul nothing worth an election.
+			service.Every(cfg.RevocationResyncInterval, s.Log, "revocation resync", func(ctx context.Context) error {
+				_, err := svc.ResyncRevocations(ctx)
+				return err
+			}),
 			service.Every(time.Hour, s.Log, "housekeeping", svc.Cleanup),
 		},
 	})

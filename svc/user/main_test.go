@@ -40,6 +40,7 @@ func TestProcess(t *testing.T) {
 		"BOOTSTRAP_ADMIN_PASSWORD=Silver-Maple-Pass-1",
 		"BOOTSTRAP_ADMIN_EMAIL=first-admin@hospital.test",
 		"PUBLIC_BASE_URL=https://portal.hospital.test",
+		"REVOCATION_RESYNC_INTERVAL=1s",
 	}
 	a := testkit.StartService(t, consul, "user", bin, env...)
 	b := testkit.StartService(t, consul, "user", bin, env...)
@@ -112,6 +113,35 @@ func TestProcess(t *testing.T) {
 	post(t, a.URL+"/api/v1/users/internal/service-token/", "", map[string]string{"service": "notification", "secret": "proc-secret"}, http.StatusOK, &st)
 	get(t, b.URL+fmt.Sprintf("/api/v1/admin/users/%d/contact-info/", id), st.AccessToken, http.StatusOK, nil)
 
+	// A logout reaches the other instance through Consul, under the prefix
+	// every service follows; when Consul loses it, it is written back.
+	var session struct {
+		AccessToken string `json:"access_token"`
+	}
+	post(t, a.URL+"/api/v1/users/login/", "", map[string]string{"username": "proc.patient", "password": "Winter-Garden-77"}, http.StatusOK, &session)
+	post(t, a.URL+"/api/v1/users/logout/", session.AccessToken, map[string]string{}, http.StatusNoContent, nil)
+	refusedAt(t, b.URL, session.AccessToken)
+	keys, _, err := consul.Client.KV().Keys(auth.DefaultRevocationPrefix, "", nil)
+	if err != nil || len(keys) != 1 || !strings.HasPrefix(keys[0], auth.DefaultRevocationPrefix+"sessions/") {
+		t.Fatalf("revocations in consul after a logout: %v (%v)", keys, err)
+	}
+	if _, err := consul.Client.KV().DeleteTree(auth.DefaultRevocationPrefix, nil); err != nil {
+		t.Fatal(err)
+	}
+	err = testkit.Until(context.Background(), 10*time.Second, nil, func(ctx context.Context) error {
+		if pair, _, err := consul.Client.KV().Get(keys[0], nil); err != nil || pair == nil {
+			return fmt.Errorf("%s not restored (%v)", keys[0], err)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	refusedAt(t, b.URL, session.AccessToken)
+	if !strings.Contains(a.Tail(8<<20)+b.Tail(8<<20), "token revocations restored") {
+		t.Fatal("the restore was not logged")
+	}
+
 	// SIGTERM takes the instance out of Consul.
 	if err := a.Stop(15 * time.Second); err != nil {
 		t.Fatal(err)
@@ -125,11 +155,33 @@ func TestProcess(t *testing.T) {
 		if os.Getenv("USER_SHOW_LOGS") != "" {
 			t.Log(logs)
 		}
-		for _, secret := range []string{"Silver-Maple-Pass-1", "Winter-Garden-77", "proc-secret", tokens.AccessToken, st.AccessToken} {
+		for _, secret := range []string{"Silver-Maple-Pass-1", "Winter-Garden-77", "proc-secret", tokens.AccessToken, st.AccessToken, session.AccessToken} {
 			if bytes.Contains([]byte(logs), []byte(secret)) {
 				t.Fatalf("a secret (%.6s...) is in the logs of %s", secret, p.Name)
 			}
 		}
+	}
+}
+
+// refusedAt waits until the instance at base refuses tok.
+func refusedAt(t *testing.T, base, tok string) {
+	t.Helper()
+	want := http.StatusUnauthorized
+	err := testkit.Until(context.Background(), 10*time.Second, nil, func(ctx context.Context) error {
+		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, base+"/api/v1/users/me/", nil)
+		req.Header.Set("Authorization", "Bearer "+tok)
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			return err
+		}
+		res.Body.Close()
+		if res.StatusCode != want {
+			return fmt.Errorf("GET me/: %d, want %d", res.StatusCode, want)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
 	}
 }
 

@@ -36,6 +36,9 @@ type Config struct {
 	// Reset emails per address: at most one per interval, and so many a day.
 	ResetEmailInterval time.Duration `env:"RESET_EMAIL_INTERVAL" envDefault:"5m"`
 	ResetEmailsPerDay  int           `env:"RESET_EMAILS_PER_DAY" envDefault:"5"`
+	// RevocationResyncInterval is how often the token revocations Consul
+	// lost are written back (ResyncRevocations).
+	RevocationResyncInterval time.Duration `env:"REVOCATION_RESYNC_INTERVAL" envDefault:"30s"`
 }
 
 // Throttle is the sign-in throttle the settings describe.
@@ -71,6 +74,11 @@ func (c Config) Validate() error {
 	}
 	if c.ResetEmailInterval < 0 || c.ResetEmailsPerDay < 1 {
 		errs = append(errs, errors.New("RESET_EMAIL_INTERVAL must not be negative and RESET_EMAILS_PER_DAY must be at least 1"))
+	}
+	// Slower than the access tokens' life, a lost revocation would come
+	// back only after every token it refuses had expired.
+	if c.RevocationResyncInterval < time.Second || c.RevocationResyncInterval >= c.AccessTokenTTL {
+		errs = append(errs, fmt.Errorf("REVOCATION_RESYNC_INTERVAL %s: want at least 1s and less than ACCESS_TOKEN_TTL", c.RevocationResyncInterval))
 	}
 	if _, err := ParseServiceClients(c.ServiceClients); err != nil {
 		errs = append(errs, err)

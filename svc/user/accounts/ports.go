@@ -5,6 +5,7 @@ import (
 	"errors"
 	"time"
 
+	"hospital/lib/auth"
 	"hospital/lib/idempotency"
 	"hospital/lib/outbox"
 )
@@ -112,6 +113,9 @@ type RevocationLog interface {
 	RecordRevocation(ctx context.Context, r Revocation) error
 	UnpublishedRevocations(ctx context.Context, limit int) ([]Revocation, error)
 	MarkPublished(ctx context.Context, r Revocation, at time.Time) error
+	// PublishedRevocationsSince returns the revocations published once and
+	// revoked at or after since (unpublished ones are PublishRevocations').
+	PublishedRevocationsSince(ctx context.Context, since time.Time) ([]Revocation, error)
 	DeleteRevocationsBefore(ctx context.Context, cutoff time.Time) error
 }
 
@@ -121,12 +125,14 @@ type RevocationPublisher interface {
 	RevokeUser(ctx context.Context, userID int64, before time.Time) error
 	RevokeSession(ctx context.Context, sid string, at time.Time) error
 	Prune(ctx context.Context, olderThan time.Time) (int, error)
+	// Published lists what Consul holds now.
+	Published(ctx context.Context) ([]auth.RevocationEntry, error)
 }
 
 // Revocation kinds.
 const (
-	RevokeUser    = "users"    // the user's tokens issued at or before At
-	RevokeSession = "sessions" // every token of the session
+	RevokeUser    = auth.RevokedUsers    // the user's tokens issued at or before At
+	RevokeSession = auth.RevokedSessions // every token of the session
 )
 
 // Revocation ends tokens before their expiry.

@@ -2,6 +2,7 @@ package accounts
 
 import (
 	"context"
+	"fmt"
 	"strconv"
 	"time"
 )
@@ -11,6 +12,8 @@ import (
 // The revocation is recorded in the same transaction as the change (so a
 // Consul outage delays it but never loses it), published right after the
 // commit, and published again by RunRevocations until Consul took it.
+// The database stays their record: ResyncRevocations writes back what
+// Consul loses while a token it revoked can still be live.
 //
 // Its time is taken after the user's row is locked for the change, and
 // tokens are issued while that row is share-locked (Login, Refresh): every
@@ -114,14 +117,67 @@ func (s *Service) RunRevocations(ctx context.Context, interval time.Duration) {
 	}
 }
 
-// PruneRevocations deletes revocations no token can need any more: every
-// token they refuse has expired (the longest token life, plus the clock
-// leeway verifiers allow, plus a margin). One instance does it at a time.
+// revocationHorizon is when the oldest revocation that may still refuse a
+// live token was made: before it, every token a revocation could refuse
+// has expired (the longest token life, plus the clock leeway verifiers
+// allow, plus a margin). Refresh tokens are not in it: their revocation is
+// checked in the database.
+func (s *Service) revocationHorizon() time.Time {
+	return revocationTime().Add(-max(s.opts.AccessTTL, s.opts.ServiceTokenTTL) - time.Minute)
+}
+
+// ResyncRevocations writes back to Consul the published revocations that
+// may still refuse a live token and that Consul lost or holds with an
+// older time: Consul is not their record (a rebuilt cluster or a restarted
+// dev agent starts empty), and without this the tokens they revoked would
+// be accepted again until they expire. It returns how many it restored and
+// logs them once. Writes only raise a time, so instances running it at
+// once, or next to PublishRevocations, do no harm.
+func (s *Service) ResyncRevocations(ctx context.Context) (int, error) {
+	if s.opts.Publisher == nil {
+		return 0, nil
+	}
+	// The database first: a revocation published between the two reads is
+	// then found in Consul, not restored (and logged) for nothing.
+	since := s.revocationHorizon()
+	recorded, err := s.store.PublishedRevocationsSince(ctx, since)
+	if err != nil || len(recorded) == 0 {
+		return 0, err
+	}
+	published, err := s.opts.Publisher.Published(ctx)
+	if err != nil {
+		return 0, fmt.Errorf("resync revocations: %w", err)
+	}
+	// Consul keeps milliseconds, and so does the database.
+	have := make(map[[2]string]int64, len(published))
+	for _, e := range published {
+		have[[2]string{e.Kind, e.Subject}] = e.At.UnixMilli()
+	}
+	restored := 0
+	for _, r := range recorded {
+		if at, ok := have[[2]string{r.Kind, r.Subject}]; ok && at >= r.At.UnixMilli() {
+			continue
+		}
+		if err = s.publish(ctx, r); err != nil {
+			err = fmt.Errorf("restore revocation %s/%s: %w", r.Kind, r.Subject, err)
+			break
+		}
+		restored++
+	}
+	if restored > 0 {
+		s.log.WarnContext(ctx, "token revocations restored to consul, which had lost them",
+			"count", restored, "revoked_since", since.Format(time.RFC3339))
+	}
+	return restored, err
+}
+
+// PruneRevocations deletes revocations no token can need any more (older
+// than revocationHorizon). One instance does it at a time.
 func (s *Service) PruneRevocations(ctx context.Context) error {
 	if s.opts.Publisher == nil {
 		return nil
 	}
-	cutoff := revocationTime().Add(-max(s.opts.AccessTTL, s.opts.ServiceTokenTTL) - time.Minute)
+	cutoff := s.revocationHorizon()
 	_, err := s.store.WithLock(ctx, "user-revocations-prune", func(ctx context.Context) error {
 		n, err := s.opts.Publisher.Prune(ctx, cutoff)
 		if err != nil {

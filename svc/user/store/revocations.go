@@ -21,22 +21,37 @@ func (s *Store) RecordRevocation(ctx context.Context, r accounts.Revocation) err
 
 // UnpublishedRevocations implements accounts.RevocationLog, oldest first.
 func (s *Store) UnpublishedRevocations(ctx context.Context, limit int) ([]accounts.Revocation, error) {
-	rows, err := s.q().QueryContext(ctx, `SELECT kind, subject, revoked_at FROM token_revocations
+	return s.revocations(ctx, "unpublished revocations", `SELECT kind, subject, revoked_at FROM token_revocations
 		WHERE published_at IS NULL ORDER BY revoked_at LIMIT ?`, limit)
+}
+
+// PublishedRevocationsSince implements accounts.RevocationLog. They are
+// the revocations of one token lifetime (a few thousand rows at most, on
+// the revoked_at index), so they are read at once.
+func (s *Store) PublishedRevocationsSince(ctx context.Context, since time.Time) ([]accounts.Revocation, error) {
+	return s.revocations(ctx, "published revocations", `SELECT kind, subject, revoked_at FROM token_revocations
+		WHERE revoked_at >= ? AND published_at IS NOT NULL ORDER BY revoked_at`, since)
+}
+
+func (s *Store) revocations(ctx context.Context, what, query string, args ...any) ([]accounts.Revocation, error) {
+	rows, err := s.q().QueryContext(ctx, query, args...)
 	if err != nil {
-		return nil, fmt.Errorf("unpublished revocations: %w", err)
+		return nil, fmt.Errorf("%s: %w", what, err)
 	}
 	defer rows.Close()
 	var out []accounts.Revocation
 	for rows.Next() {
 		var r accounts.Revocation
 		if err := rows.Scan(&r.Kind, &r.Subject, &r.At); err != nil {
-			return nil, fmt.Errorf("unpublished revocations: %w", err)
+			return nil, fmt.Errorf("%s: %w", what, err)
 		}
 		r.At = r.At.UTC()
 		out = append(out, r)
 	}
-	return out, rows.Err()
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("%s: %w", what, err)
+	}
+	return out, nil
 }
 
 // MarkPublished implements accounts.RevocationLog; a row raised since it
