@@ -9,6 +9,8 @@ import (
 	"fmt"
 	"net/http"
 
+	"hospital/lib/api"
+	"hospital/lib/httpx"
 	"hospital/lib/svcclient"
 )
 
@@ -35,6 +37,26 @@ type AuditReceipt struct {
 // names its own path segment: "ehr", "pharmacy", "billing", "lab",
 // "users", "appointments", "notifications".
 func DashboardPath(segment string) string { return "/api/v1/" + segment + "/internal/dashboard/" }
+
+// DashboardRoute is the route a service serves its figures on: GET at
+// DashboardPath(segment), for the admin service's token only, never cached
+// (the figures are of now). figures computes them; T documents them.
+func DashboardRoute[T any](segment, summary string, figures func(context.Context) (T, error)) api.Route {
+	var doc T
+	return api.Route{
+		Method: http.MethodGet, Path: DashboardPath(segment), Summary: summary,
+		Access: api.Services(Service), Response: doc,
+		Handler: func(w http.ResponseWriter, r *http.Request) error {
+			f, err := figures(r.Context())
+			if err != nil {
+				return err
+			}
+			w.Header().Set("Cache-Control", "no-store")
+			httpx.WriteJSON(w, http.StatusOK, f)
+			return nil
+		},
+	}
+}
 
 // Section is one part of the dashboard: its name (the segment of
 // DashboardPath) and the service that serves it.

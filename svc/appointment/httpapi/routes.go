@@ -51,8 +51,7 @@ var listQuery = append([]api.Param{
 func Routes(svc *booking.Service) []api.Route {
 	h := handlers{svc: svc}
 	return []api.Route{
-		{Method: http.MethodGet, Path: adminapi.DashboardPath("appointments"), Summary: "The admin dashboard's figures: today's appointments by status (lib/adminapi).",
-			Access: api.Services(adminapi.Service), Handler: h.dashboard, Response: booking.DashboardFigures{}},
+		adminapi.DashboardRoute("appointments", "The admin dashboard's figures: today's appointments by status (lib/adminapi).", h.svc.Dashboard),
 		{Method: http.MethodGet, Path: appointmentapi.CarePath, Summary: "Whether a patient has an appointment that is not cancelled (with a doctor, on a clinic day): the EHR's care relationship (lib/appointmentapi).",
 			Access: api.Services("ehr"), Handler: h.care, Response: appointmentapi.Care{}, Query: []api.Param{
 				{Name: "patient_id", Type: "integer", Required: true, Description: "The patient."},

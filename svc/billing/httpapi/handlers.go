@@ -306,13 +306,3 @@ func (h handlers) updateClaim(asProvider bool) httpx.HandlerFunc {
 		return nil
 	}
 }
-
-func (h handlers) dashboard(w http.ResponseWriter, r *http.Request) error {
-	f, err := h.svc.Dashboard(r.Context())
-	if err != nil {
-		return err
-	}
-	w.Header().Set("Cache-Control", "no-store")
-	httpx.WriteJSON(w, http.StatusOK, f)
-	return nil
-}

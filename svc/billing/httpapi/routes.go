@@ -107,7 +107,6 @@ func Routes(svc *invoicing.Service) []api.Route {
 			Access: api.Roles(provider), Handler: h.providerPending, Response: httpx.Page[invoicing.InsuranceClaim]{}, Query: page()},
 		{Method: http.MethodPut, Path: PathProviderProcess, Summary: "Process one of the provider's claims: review, approve (in part) or reject, record the payout.",
 			Access: api.Roles(provider), Handler: h.updateClaim(true), Request: invoicing.ClaimUpdate{}, Response: invoicing.InsuranceClaim{}},
-		{Method: http.MethodGet, Path: adminapi.DashboardPath("billing"), Summary: "The admin dashboard's figures: invoices outstanding and overdue (count, amount), claims pending (lib/adminapi).",
-			Access: api.Services(adminapi.Service), Handler: h.dashboard, Response: invoicing.DashboardFigures{}},
+		adminapi.DashboardRoute("billing", "The admin dashboard's figures: invoices outstanding and overdue (count, amount), claims pending (lib/adminapi).", h.svc.Dashboard),
 	}
 }

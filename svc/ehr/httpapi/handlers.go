@@ -324,8 +324,3 @@ func (h handlers) allergies(w http.ResponseWriter, r *http.Request) error {
 	a, err := h.svc.Allergies(r.Context(), pid)
 	return ok(w, a, err)
 }
-
-func (h handlers) dashboard(w http.ResponseWriter, r *http.Request) error {
-	d, err := h.svc.Dashboard(r.Context())
-	return ok(w, d, err)
-}

@@ -97,8 +97,7 @@ func Routes(svc *records.Service) []api.Route {
 			Response: records.LabResultReference{}, Status: http.StatusCreated, Headers: []api.Param{idem}},
 		{Method: get, Path: PathAllergies, Summary: "The patient's recorded allergies, for a prescription check.",
 			Access: api.Services("pharmacy"), Handler: h.allergies, Response: ehrapi.Allergies{}},
-		{Method: get, Path: adminapi.DashboardPath("ehr"), Summary: "Figures for the admin dashboard: records, encounters this week, break-glass accesses in 7 days.",
-			Access: api.Services("admin"), Handler: h.dashboard, Response: records.Dashboard{}},
+		adminapi.DashboardRoute("ehr", "Figures for the admin dashboard: records, encounters this week, break-glass accesses in 7 days.", h.svc.Dashboard),
 	}
 	for i := range routes {
 		routes[i].Handler = wrap(routes[i].Handler)

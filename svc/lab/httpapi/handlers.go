@@ -211,12 +211,3 @@ func (h handlers) retireTest(w http.ResponseWriter, r *http.Request) error {
 	w.WriteHeader(http.StatusNoContent)
 	return nil
 }
-
-func (h handlers) dashboard(w http.ResponseWriter, r *http.Request) error {
-	d, err := h.svc.Dashboard(r.Context())
-	if err != nil {
-		return err
-	}
-	httpx.WriteJSON(w, http.StatusOK, d)
-	return nil
-}

@@ -27,9 +27,6 @@ const (
 	PathCatalogTest    = PathCatalog + "{test_id:[0-9a-f]+}/"
 )
 
-// PathDashboard is where the admin service reads the lab's figures.
-var PathDashboard = adminapi.DashboardPath("lab")
-
 var (
 	patient = auth.RolePatient
 	doctor  = auth.RoleDoctor
@@ -78,7 +75,6 @@ func Routes(svc *laboratory.Service) []api.Route {
 			Access: api.Roles(admin), Handler: h.updateTest, Request: laboratory.CatalogTestRequest{}, Response: laboratory.CatalogTest{}},
 		{Method: del, Path: PathCatalogTest, Summary: "Retire a test: no longer orderable, kept for the orders that use it.",
 			Access: api.Roles(admin), Handler: h.retireTest, Status: http.StatusNoContent},
-		{Method: get, Path: PathDashboard, Summary: "The lab's figures for the admin dashboard.",
-			Access: api.Services("admin"), Handler: h.dashboard, Response: laboratory.Dashboard{}},
+		adminapi.DashboardRoute("lab", "The lab's figures for the admin dashboard.", h.svc.Dashboard),
 	}
 }

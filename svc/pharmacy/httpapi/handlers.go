@@ -234,15 +234,6 @@ func (h handlers) createMedication(w http.ResponseWriter, r *http.Request) error
 	return nil
 }
 
-func (h handlers) dashboard(w http.ResponseWriter, r *http.Request) error {
-	d, err := h.svc.Dashboard(r.Context())
-	if err != nil {
-		return err
-	}
-	httpx.WriteJSON(w, http.StatusOK, d)
-	return nil
-}
-
 func (h handlers) stockAlert(w http.ResponseWriter, r *http.Request) error {
 	var in dispensing.StockAlert
 	if err := httpx.Decode(r, &in); err != nil {

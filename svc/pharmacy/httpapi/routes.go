@@ -92,8 +92,7 @@ func Routes(svc *dispensing.Service) []api.Route {
 		{Method: http.MethodPost, Path: PathCatalog, Summary: "Add a medication to the catalog (medication_code unique).",
 			Access: api.Roles(admin), Handler: h.createMedication, Request: dispensing.MedicationRequest{}, Response: dispensing.Medication{},
 			Status: http.StatusCreated},
-		{Method: http.MethodGet, Path: adminapi.DashboardPath(pathDashboardFragment), Summary: "The pharmacy's figures for the admin dashboard.",
-			Access: api.Services(adminapi.Service), Handler: h.dashboard, Response: dispensing.Dashboard{}},
+		adminapi.DashboardRoute(pathDashboardFragment, "The pharmacy's figures for the admin dashboard.", h.svc.Dashboard),
 		{Method: http.MethodPost, Path: PathStockAlerts, Summary: "Tell every active pharmacist of a stock alert (this service's own outbox).",
 			Access: api.Services(dispensing.ServiceName), Handler: h.stockAlert, Request: dispensing.StockAlert{}, Response: dispensing.StockAlertResult{}},
 	}

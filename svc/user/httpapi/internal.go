@@ -88,13 +88,3 @@ func (h handlers) internalList(w http.ResponseWriter, r *http.Request) error {
 	}
 	return writePage(w, r, p, count, users)
 }
-
-func (h handlers) dashboard(w http.ResponseWriter, r *http.Request) error {
-	f, err := h.svc.Dashboard(r.Context())
-	if err != nil {
-		return err
-	}
-	w.Header().Set("Cache-Control", "no-store")
-	httpx.WriteJSON(w, http.StatusOK, f)
-	return nil
-}

@@ -128,8 +128,7 @@ func Routes(svc *accounts.Service) []api.Route {
 			Handler: h.internalUser, Response: userapi.User{}},
 		{Method: get, Path: pathInternalUser + "contact-info/", Summary: "How to reach a user (lib/userapi).", Access: api.Services(contactReaders...),
 			Handler: h.internalContact, Response: userapi.Contact{}},
-		{Method: get, Path: adminapi.DashboardPath("users"), Summary: "The admin dashboard's figures: users by role, active or not (lib/adminapi).",
-			Access: api.Services(adminapi.Service), Handler: h.dashboard, Response: accounts.DashboardFigures{}},
+		adminapi.DashboardRoute("users", "The admin dashboard's figures: users by role, active or not (lib/adminapi).", h.svc.Dashboard),
 	}
 }
 
