@@ -53,11 +53,17 @@ type Base struct {
 	PublicBaseURL string `env:"PUBLIC_BASE_URL" envDefault:"http://127.0.0.1:8080"`
 }
 
-// Load fills a T from the environment.
+// Load fills a T from the environment and, when T has a Validate method,
+// checks it: a service never starts on settings it would refuse later.
 func Load[T any]() (T, error) {
 	var cfg T
 	if err := env.Parse(&cfg); err != nil {
 		return cfg, fmt.Errorf("config: %w", err)
+	}
+	if v, ok := any(&cfg).(interface{ Validate() error }); ok {
+		if err := v.Validate(); err != nil {
+			return cfg, err
+		}
 	}
 	return cfg, nil
 }

@@ -13,6 +13,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
 
 	consul "github.com/hashicorp/consul/api"
 	"github.com/prometheus/client_golang/prometheus"
@@ -199,4 +200,13 @@ func (s *Service) build(spec *Spec) error {
 	spec.Handler = mux
 	spec.Routes = api.GatewayRoutes(spec.API)
 	return nil
+}
+
+// Main is a service's main: it runs run and, when it fails, prints the
+// error under the service's name and exits 1, so the scheduler restarts it.
+func Main(name string, run func() error) {
+	if err := run(); err != nil {
+		fmt.Fprintln(os.Stderr, name+":", err)
+		os.Exit(1)
+	}
 }

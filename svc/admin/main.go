@@ -5,8 +5,6 @@ package main
 
 import (
 	"context"
-	"fmt"
-	"os"
 	"time"
 
 	"hospital/lib/adminapi"
@@ -25,19 +23,11 @@ import (
 // TaskLockKey is the Consul KV key whose lock elects the task runner.
 const TaskLockKey = "service/admin/tasks-leader"
 
-func main() {
-	if err := run(); err != nil {
-		fmt.Fprintln(os.Stderr, "admin:", err)
-		os.Exit(1)
-	}
-}
+func main() { service.Main("admin", run) }
 
 func run() error {
 	cfg, err := config.Load[oversight.Config]()
 	if err != nil {
-		return err
-	}
-	if err := cfg.Validate(); err != nil {
 		return err
 	}
 	s, err := service.New(oversight.ServiceName, cfg.Base)

@@ -5,8 +5,6 @@ package main
 
 import (
 	"context"
-	"fmt"
-	"os"
 	"time"
 
 	"hospital/lib/api"
@@ -23,19 +21,11 @@ import (
 	"hospital/svc/appointment/store"
 )
 
-func main() {
-	if err := run(); err != nil {
-		fmt.Fprintln(os.Stderr, "appointment:", err)
-		os.Exit(1)
-	}
-}
+func main() { service.Main("appointment", run) }
 
 func run() error {
 	cfg, err := config.Load[booking.Config]()
 	if err != nil {
-		return err
-	}
-	if err := cfg.Validate(); err != nil {
 		return err
 	}
 	s, err := service.New(booking.ServiceName, cfg.Base)

@@ -5,8 +5,6 @@ package main
 
 import (
 	"context"
-	"fmt"
-	"os"
 	"time"
 
 	"hospital/lib/config"
@@ -23,19 +21,11 @@ import (
 	"hospital/svc/billing/stripepay"
 )
 
-func main() {
-	if err := run(); err != nil {
-		fmt.Fprintln(os.Stderr, "billing:", err)
-		os.Exit(1)
-	}
-}
+func main() { service.Main("billing", run) }
 
 func run() error {
 	cfg, err := config.Load[invoicing.Config]()
 	if err != nil {
-		return err
-	}
-	if err := cfg.Validate(); err != nil {
 		return err
 	}
 	loc, _ := time.LoadLocation(cfg.ClinicTimezone)

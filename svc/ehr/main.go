@@ -6,8 +6,6 @@ package main
 
 import (
 	"context"
-	"fmt"
-	"os"
 	"time"
 
 	"hospital/lib/api"
@@ -23,19 +21,11 @@ import (
 	"hospital/svc/ehr/store"
 )
 
-func main() {
-	if err := run(); err != nil {
-		fmt.Fprintln(os.Stderr, "ehr:", err)
-		os.Exit(1)
-	}
-}
+func main() { service.Main("ehr", run) }
 
 func run() error {
 	cfg, err := config.Load[records.Config]()
 	if err != nil {
-		return err
-	}
-	if err := cfg.Validate(); err != nil {
 		return err
 	}
 	loc, _ := time.LoadLocation(cfg.ClinicTimezone)

@@ -4,7 +4,6 @@ package main
 
 import (
 	"context"
-	"fmt"
 	"net/http"
 	"net/http/pprof"
 	"os"
@@ -15,12 +14,7 @@ import (
 	"hospital/svc/gateway/edge"
 )
 
-func main() {
-	if err := run(); err != nil {
-		fmt.Fprintln(os.Stderr, "gateway:", err)
-		os.Exit(1)
-	}
-}
+func main() { service.Main("gateway", run) }
 
 func run() error {
 	if os.Getenv("GOGC") == "" {

@@ -5,8 +5,6 @@ package main
 
 import (
 	"context"
-	"fmt"
-	"os"
 	"time"
 
 	"hospital/lib/api"
@@ -23,19 +21,11 @@ import (
 
 var apiInfo = api.Info{Title: "Laboratory", Description: "Lab test catalog, orders, results and their release."}
 
-func main() {
-	if err := run(); err != nil {
-		fmt.Fprintln(os.Stderr, "lab:", err)
-		os.Exit(1)
-	}
-}
+func main() { service.Main("lab", run) }
 
 func run() error {
 	cfg, err := config.Load[laboratory.Config]()
 	if err != nil {
-		return err
-	}
-	if err := cfg.Validate(); err != nil {
 		return err
 	}
 	loc, _ := time.LoadLocation(cfg.ClinicTimezone)

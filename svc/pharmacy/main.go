@@ -6,8 +6,6 @@ package main
 
 import (
 	"context"
-	"fmt"
-	"os"
 	"time"
 
 	"hospital/lib/api"
@@ -24,19 +22,11 @@ import (
 	"hospital/svc/pharmacy/store"
 )
 
-func main() {
-	if err := run(); err != nil {
-		fmt.Fprintln(os.Stderr, "pharmacy:", err)
-		os.Exit(1)
-	}
-}
+func main() { service.Main("pharmacy", run) }
 
 func run() error {
 	cfg, err := config.Load[dispensing.Config]()
 	if err != nil {
-		return err
-	}
-	if err := cfg.Validate(); err != nil {
 		return err
 	}
 	s, err := service.New(dispensing.ServiceName, cfg.Base)

@@ -7,9 +7,7 @@ import (
 	"crypto/ed25519"
 	"crypto/rand"
 	"errors"
-	"fmt"
 	"log/slog"
-	"os"
 	"time"
 
 	"hospital/lib/api"
@@ -25,19 +23,11 @@ import (
 	"hospital/svc/user/store"
 )
 
-func main() {
-	if err := run(); err != nil {
-		fmt.Fprintln(os.Stderr, "user:", err)
-		os.Exit(1)
-	}
-}
+func main() { service.Main("user", run) }
 
 func run() error {
 	cfg, err := config.Load[accounts.Config]()
 	if err != nil {
-		return err
-	}
-	if err := cfg.Validate(); err != nil {
 		return err
 	}
 	clients, err := accounts.ParseServiceClients(cfg.ServiceClients)
