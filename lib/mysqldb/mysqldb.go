@@ -31,6 +31,20 @@ const (
 	IOTimeout = 30 * time.Second
 )
 
+// OpenMigrated opens dsn and applies the service's schema (migrate, its
+// store's one migration entry point) before anything uses it.
+func OpenMigrated(ctx context.Context, dsn string, migrate func(context.Context, *sql.DB) error) (*sql.DB, error) {
+	db, err := Open(ctx, dsn)
+	if err != nil {
+		return nil, err
+	}
+	if err := migrate(ctx, db); err != nil {
+		db.Close()
+		return nil, err
+	}
+	return db, nil
+}
+
 // Open connects with settings the services share (UTC, parsed times) and
 // waits, up to ctx, for the server to answer: at start-up the database may
 // still be coming up.

@@ -37,12 +37,8 @@ var _ oversight.Store = (*Store)(nil)
 
 // Open connects to dsn and brings the schema up to date.
 func Open(ctx context.Context, dsn string) (*Store, error) {
-	db, err := mysqldb.Open(ctx, dsn)
+	db, err := mysqldb.OpenMigrated(ctx, dsn, Migrate)
 	if err != nil {
-		return nil, err
-	}
-	if err := Migrate(ctx, db); err != nil {
-		db.Close()
 		return nil, err
 	}
 	return &Store{db: db}, nil

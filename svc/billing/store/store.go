@@ -25,12 +25,8 @@ type Store struct{ db *sql.DB }
 // Open connects to dsn, waiting up to ctx for the server, and applies the
 // service's migrations and lib's (outbox, idempotency keys).
 func Open(ctx context.Context, dsn string) (*Store, error) {
-	db, err := mysqldb.Open(ctx, dsn)
+	db, err := mysqldb.OpenMigrated(ctx, dsn, Migrate)
 	if err != nil {
-		return nil, err
-	}
-	if err := Migrate(ctx, db); err != nil {
-		db.Close()
 		return nil, err
 	}
 	return &Store{db: db}, nil

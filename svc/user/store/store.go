@@ -35,12 +35,8 @@ func Migrate(ctx context.Context, db *sql.DB) error {
 
 // Open connects to dsn and migrates.
 func Open(ctx context.Context, dsn string) (*Store, error) {
-	db, err := mysqldb.Open(ctx, dsn)
+	db, err := mysqldb.OpenMigrated(ctx, dsn, Migrate)
 	if err != nil {
-		return nil, err
-	}
-	if err := Migrate(ctx, db); err != nil {
-		db.Close()
 		return nil, err
 	}
 	return New(db), nil
