@@ -7,10 +7,12 @@
 // is not atomic against a concurrent one: every write that can race is an
 // insert under a unique key (a log's id derived from the request's
 // idempotency key; a claim's id derived from the log and its claim count).
-// FerretDB's PostgreSQL backend serves only top-level equalities from an
-// index and reads the whole collection for anything else ($in, ranges,
-// sorts): records are looked up one _id at a time (a few at once), queries
-// filter by equality first, and ranges apply to what that selects.
+// FerretDB v1.24 pushes only top-level equalities down to PostgreSQL, which
+// filters them in a sequential scan of the collection's table (the indexes
+// below serve MongoDB in production); for anything else ($in, ranges,
+// sorts) FerretDB reads and decodes every document the equalities leave:
+// records are looked up one _id at a time (a few at once), queries filter
+// by equality first, and ranges apply to what that selects.
 package store
 
 import (
@@ -171,7 +173,8 @@ func insertManyUnordered(ctx context.Context, coll *mongo.Collection, docs []any
 const byIDConcurrency = 8
 
 // eachID runs fn for each of ids, a few at once: one equality lookup each,
-// which FerretDB serves from the _id index, where $in reads the collection.
+// which FerretDB has PostgreSQL filter, where $in would have it read and
+// decode the whole collection.
 func eachID(ctx context.Context, ids []string, fn func(ctx context.Context, i int, id string) error) error {
 	if len(ids) == 1 {
 		return fn(ctx, 0, ids[0])
