@@ -21,8 +21,9 @@ import (
 // far is released or expired it inserts the next one. Contenders that reach
 // the same free number insert the same _id, and the unique _id lets exactly
 // one of them succeed. This holds on FerretDB, where a findOneAndUpdate is
-// not atomic between connections, and every read is by _id (the one lookup
-// FerretDB's SQLite backend serves from an index).
+// not atomic between connections. Every read is by _id: MongoDB serves it
+// from the _id index; FerretDB v1.24 on PostgreSQL pushes the equality down
+// as a sequential scan of the claims table, which Purge keeps short.
 //
 // A holder must finish its work well within the lease: after expiry another
 // instance may take the resource over. Purge removes old claims.

@@ -17,8 +17,10 @@ import (
 type FerretBackend string
 
 const (
-	// FerretPostgreSQL is the backend the platform uses: PostgreSQL serves
-	// filters and sorts from indexes.
+	// FerretPostgreSQL is the backend the platform uses. FerretDB v1.24
+	// pushes top-level equality filters down to PostgreSQL, which runs them
+	// as sequential scans of the collection's table (the indexes are for
+	// MongoDB in production); ranges, $in and sorts it applies itself.
 	FerretPostgreSQL FerretBackend = "postgresql"
 	// FerretSQLite is kept for comparison (docs/BENCHMARKS.md): it serves no
 	// filter from an index.

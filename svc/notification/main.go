@@ -14,6 +14,7 @@ import (
 	"hospital/lib/health"
 	"hospital/lib/leader"
 	"hospital/lib/mongodb"
+	"hospital/lib/outbox"
 	"hospital/lib/service"
 	"hospital/lib/settings"
 	"hospital/svc/notification/channels"
@@ -52,11 +53,15 @@ func run() error {
 
 	startCtx, cancel := context.WithTimeout(s.Context(), 2*time.Minute)
 	defer cancel()
-	db, err := store.Open(startCtx, cfg.MongoURI, cfg.MongoDB, s.InstanceID)
+	db, err := store.Open(startCtx, cfg.MongoURI, cfg.MongoDB, s.InstanceID, s.Log)
 	if err != nil {
 		return err
 	}
 	defer db.Close(context.Background())
+	// Audit events go to the admin service through the outbox.
+	dispatcher := outbox.New(db.Queue(), s.Client, outbox.Options{
+		Registerer: s.Registry, Logger: s.Log, Poll: cfg.OutboxPoll, BackoffMax: cfg.OutboxBackoffMax,
+	})
 
 	// The attempts follow the admin service's configuration live; the
 	// environment's value until it sets them.
@@ -88,6 +93,7 @@ func run() error {
 		StoreDown: mongodb.Unreachable,
 		Background: []func(context.Context){
 			worker.Run,
+			dispatcher.Run,
 			live.Run,
 			func(ctx context.Context) { housekeeper.Run(ctx, housekeeping) },
 		},

@@ -146,8 +146,8 @@ type Order struct {
 	PatientSex         string `bson:"patient_sex,omitempty" json:"-"`
 	PatientDateOfBirth string `bson:"patient_date_of_birth,omitempty" json:"-"`
 	// InQueue marks REQUESTED and SAMPLE_COLLECTED orders (the pending
-	// list: an equality the store can serve from an index), PriorityRank
-	// sorts URGENT first.
+	// list: an equality, served from ix_queue on MongoDB and filtered in
+	// PostgreSQL by FerretDB), PriorityRank sorts URGENT first.
 	InQueue      bool  `bson:"in_queue" json:"-"`
 	PriorityRank int   `bson:"priority_rank" json:"-"`
 	Version      int64 `bson:"_v" json:"-"`

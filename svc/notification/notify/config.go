@@ -57,6 +57,10 @@ type Config struct {
 	ContentRetention  time.Duration `env:"CONTENT_RETENTION" envDefault:"720h"`
 	ClaimRetention    time.Duration `env:"CLAIM_RETENTION" envDefault:"168h"`
 	HousekeepingEvery time.Duration `env:"HOUSEKEEPING_INTERVAL" envDefault:"1h"`
+
+	// The outbox that delivers the audit events to the admin service.
+	OutboxPoll       time.Duration `env:"OUTBOX_POLL_INTERVAL" envDefault:"1s"`
+	OutboxBackoffMax time.Duration `env:"OUTBOX_BACKOFF_MAX" envDefault:"5m"`
 }
 
 // Validate refuses settings the service cannot run with.
@@ -90,6 +94,7 @@ func (c Config) Validate() error {
 		"WORKER_POLL_INTERVAL": c.WorkerPollInterval, "RETRY_BACKOFF_BASE": c.RetryBackoffBase,
 		"RETRY_BACKOFF_MAX": c.RetryBackoffMax, "CONTENT_RETENTION": c.ContentRetention,
 		"CLAIM_RETENTION": c.ClaimRetention, "HOUSEKEEPING_INTERVAL": c.HousekeepingEvery,
+		"OUTBOX_POLL_INTERVAL": c.OutboxPoll, "OUTBOX_BACKOFF_MAX": c.OutboxBackoffMax,
 	} {
 		if d <= 0 {
 			bad("%s %s: want a positive duration", name, d)

@@ -243,8 +243,9 @@ func (w *Worker) Run(ctx context.Context) {
 		if poll {
 			poll = false
 			// Logs reserved for an instance are left out of the polls (an
-			// equality the store serves from an index); once a lease, the
-			// sweep looks at them too, for reservations that ran out.
+			// equality on holder, which the database filters rather than
+			// the store reading every log); once a lease, the sweep looks
+			// at them too, for reservations that ran out.
 			sweep := time.Since(swept) >= w.opts.Lease/2
 			if sweep {
 				swept = time.Now()

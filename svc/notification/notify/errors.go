@@ -9,10 +9,12 @@ import (
 	"hospital/lib/apperr"
 )
 
-// What the store answers when a record is missing or a unique key is taken.
+// What the store answers when a record is missing, a unique key is taken,
+// or another change was decided on the version a change was decided on.
 var (
 	ErrNotFound  = errors.New("not found")
 	ErrDuplicate = errors.New("duplicate")
+	ErrConflict  = errors.New("changed concurrently")
 )
 
 // The domain's answers. An *apperr.Error never changes once built, so these
@@ -33,6 +35,8 @@ var (
 	errAdminOnly         = apperr.Forbidden("You do not have permission to perform this action.")
 	errNoCaller          = apperr.Unauthenticated("Authentication credentials were not provided.")
 
+	errTemplateBusy   = apperr.Conflict("Another request is changing this template right now; read it again and repeat your change.")
+	errLogBusy        = apperr.Conflict("Another request is retrying this notification right now.")
 	errNeverAddressed = apperr.Conflict("This notification was never deliverable (no template or no contact); send it again instead.")
 	errNoContent      = apperr.Conflict("This notification's content is not kept (a sensitive request, or past the retention period); the sender must send it again.")
 

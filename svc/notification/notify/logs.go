@@ -5,6 +5,7 @@ import (
 	"errors"
 	"regexp"
 	"slices"
+	"time"
 
 	"hospital/lib/auth"
 )
@@ -54,6 +55,9 @@ func (s *Service) ListLogs(ctx context.Context, f LogFilter) ([]LogView, int, er
 		if err := s.loadContents(ctx, logs); err != nil {
 			return nil, 0, err
 		}
+		if err := s.audited(ctx, listEvents(ctx, f, logs, n)...); err != nil {
+			return nil, 0, err
+		}
 	}
 	out := make([]LogView, 0, len(logs))
 	for _, l := range logs {
@@ -84,6 +88,9 @@ func (s *Service) GetLog(ctx context.Context, id string) (LogView, error) {
 			return LogView{}, err
 		}
 		l = logs[0]
+		if err := s.audited(ctx, logEvent(ctx, ActionLogRead, l).With("content", l.Content != nil)); err != nil {
+			return LogView{}, err
+		}
 	}
 	return l.View(full), nil
 }
@@ -121,36 +128,45 @@ func (s *Service) RetryLog(ctx context.Context, id string) (LogView, error) {
 	if !logIDPattern.MatchString(id) {
 		return LogView{}, errLogNotFound
 	}
-	l, err := s.store.GetLog(ctx, id)
-	if errors.Is(err, ErrNotFound) {
-		return LogView{}, errLogNotFound
-	}
-	if err != nil {
-		return LogView{}, err
-	}
-	switch {
-	case l.Status != StatusFailed:
-		return LogView{}, errRetryNotFailed(l.Status)
-	case l.RecipientContact == "":
-		return LogView{}, errNeverAddressed
-	case !l.HasContent:
-		return LogView{}, errNoContent
-	}
-	now := s.now()
-	// A FAILED log has no delivery in progress: no claim holder writes it.
-	if err := s.store.Requeue(ctx, id, now); err != nil {
+	var seen time.Time
+	for range changeAttempts {
+		l, err := s.store.GetLog(ctx, id)
 		if errors.Is(err, ErrNotFound) {
-			return LogView{}, errRetryNotFailed("no longer FAILED")
+			return LogView{}, errLogNotFound
 		}
-		return LogView{}, err
+		if err != nil {
+			return LogView{}, err
+		}
+		switch {
+		case l.Status != StatusFailed:
+			return LogView{}, errRetryNotFailed(l.Status)
+		case l.RecipientContact == "":
+			return LogView{}, errNeverAddressed
+		case !l.HasContent:
+			return LogView{}, errNoContent
+		case l.UpdatedAt.Equal(seen):
+			return LogView{}, errLogBusy // the retry that got in is not made yet
+		}
+		seen = l.UpdatedAt
+		now := s.after(l.UpdatedAt)
+		// A FAILED log has no delivery in progress: no claim holder writes
+		// it, only a change decided on this very version.
+		err = s.store.RetryLog(ctx, l, now, logEvent(ctx, ActionLogRetry, l).With("attempts_before", l.Attempts).Message())
+		if errors.Is(err, ErrConflict) {
+			continue
+		}
+		if err != nil {
+			return LogView{}, err
+		}
+		l.Status, l.Attempts, l.NextAttemptAt, l.UpdatedAt, l.ErrorMessage, l.Holder = StatusPending, 0, now, now, nil, ""
+		logs := []Log{l}
+		if err := s.loadContents(ctx, logs); err != nil {
+			return LogView{}, err
+		}
+		l = logs[0]
+		s.worker.Enqueue(logs)
+		s.log.InfoContext(ctx, "notification queued again by an administrator", "log_id", id)
+		return l.View(true), nil
 	}
-	l.Status, l.Attempts, l.NextAttemptAt, l.UpdatedAt, l.ErrorMessage, l.Holder = StatusPending, 0, now, now, nil, ""
-	logs := []Log{l}
-	if err := s.loadContents(ctx, logs); err != nil {
-		return LogView{}, err
-	}
-	l = logs[0]
-	s.worker.Enqueue(logs)
-	s.log.InfoContext(ctx, "notification queued again by an administrator", "log_id", id)
-	return l.View(true), nil
+	return LogView{}, errLogBusy
 }

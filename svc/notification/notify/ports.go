@@ -5,6 +5,7 @@ import (
 	"errors"
 	"time"
 
+	"hospital/lib/outbox"
 	"hospital/lib/userapi"
 )
 
@@ -14,12 +15,8 @@ type Templates interface {
 	ListTemplates(ctx context.Context, f TemplateFilter) ([]Template, int, error)
 	// GetTemplate answers ErrNotFound for an id that names nothing.
 	GetTemplate(ctx context.Context, id string) (Template, error)
-	// InsertTemplate stores t under a new id; ErrDuplicate when its type,
-	// channel and language are taken.
-	InsertTemplate(ctx context.Context, t Template) (Template, error)
-	// ReplaceTemplate overwrites t; ErrNotFound or ErrDuplicate.
-	ReplaceTemplate(ctx context.Context, t Template) error
-	DeleteTemplate(ctx context.Context, id string) error
+	// NewTemplateID names a template about to be created.
+	NewTemplateID() string
 }
 
 // Logs is what the domain needs of the log collection.
@@ -34,12 +31,34 @@ type Logs interface {
 	// stored one is returned in its place and inserted[i] is false.
 	InsertLogs(ctx context.Context, logs []Log) (stored []Log, inserted []bool, err error)
 	ListLogs(ctx context.Context, f LogFilter) ([]Log, int, error)
-	// Requeue puts a FAILED log back in the queue with a fresh set of
-	// attempts (ErrNotFound when it is not FAILED any more).
-	Requeue(ctx context.Context, id string, now time.Time) error
 	// CountChangedSince counts the logs in status last changed at or after
 	// since.
 	CountChangedSince(ctx context.Context, status string, since time.Time) (int, error)
+}
+
+// Changes are the administrators' changes, each recorded together with
+// the outbox messages (audit events) it causes. A change is decided on the
+// version of its object the caller read (a template's or a FAILED log's
+// updated_at) and made only if the object is still at that version; the
+// store finishes a change whose writer died midway, so its messages are
+// queued once, if and only if it is made. Each answers ErrConflict when
+// another change was decided on the same version first (read again and
+// decide again, or tell the caller it is being changed), and the template
+// changes ErrDuplicate when the type, channel and language are another
+// template's (then nothing is changed).
+type Changes interface {
+	// CreateTemplate stores t under t.ID (NewTemplateID).
+	CreateTemplate(ctx context.Context, t Template, msgs ...outbox.Message) error
+	// UpdateTemplate replaces the template t.ID, read at version from,
+	// with t.
+	UpdateTemplate(ctx context.Context, from time.Time, t Template, msgs ...outbox.Message) error
+	// DeleteTemplate removes t, as read.
+	DeleteTemplate(ctx context.Context, t Template, msgs ...outbox.Message) error
+	// RetryLog puts l, a FAILED log as read, back in the queue with a fresh
+	// set of attempts, due at at.
+	RetryLog(ctx context.Context, l Log, at time.Time, msgs ...outbox.Message) error
+	// Enqueue queues msgs in the outbox (the audit events of reads).
+	Enqueue(ctx context.Context, msgs ...outbox.Message) error
 }
 
 // Claim is the exclusive right to deliver one log until Until. Seq is the
@@ -104,12 +123,16 @@ type Housekeeping interface {
 	PurgeContent(ctx context.Context, before, now time.Time) (int64, error)
 	// PurgeClaims removes delivery claims made before before.
 	PurgeClaims(ctx context.Context, before time.Time) (int64, error)
+	// PurgeChanges removes the records of finished changes made before
+	// before (their messages are in the outbox once they are finished).
+	PurgeChanges(ctx context.Context, before time.Time) (int64, error)
 }
 
 // Store is the service's database.
 type Store interface {
 	Templates
 	Logs
+	Changes
 	Queue
 	Housekeeping
 }

@@ -8,7 +8,8 @@ import (
 // Retention: a finished log keeps its rendered message and payload (PHI)
 // for ContentRetention, then only what it was (type, recipient, channel,
 // status, times). Delivery claims go after ClaimRetention, far beyond any
-// log's retry schedule. One instance runs the job (main elects it with
+// log's retry schedule, and so do the records of finished changes (their
+// messages wait in the outbox, not in the record). One instance runs the job (main elects it with
 // lib/leader); two runs at once would do no harm, each step is idempotent.
 
 // Housekeep purges what the retention periods let go.
@@ -22,6 +23,11 @@ func (s *Service) Housekeep(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("purge delivery claims: %w", err)
 	}
-	s.log.InfoContext(ctx, "notification housekeeping done", "logs_content_purged", purged, "claims_purged", claims)
+	changes, err := s.store.PurgeChanges(ctx, now.Add(-s.opts.ClaimRetention))
+	if err != nil {
+		return fmt.Errorf("purge finished changes: %w", err)
+	}
+	s.log.InfoContext(ctx, "notification housekeeping done", "logs_content_purged", purged, "claims_purged", claims,
+		"changes_purged", changes)
 	return nil
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"slices"
+	"time"
 
 	"hospital/lib/apperr"
 )
@@ -33,11 +34,7 @@ func (s *Service) GetTemplate(ctx context.Context, id string) (Template, error) 
 	if err := requireAdmin(ctx); err != nil {
 		return Template{}, err
 	}
-	t, err := s.store.GetTemplate(ctx, id)
-	if errors.Is(err, ErrNotFound) {
-		return t, errTemplateNotFound
-	}
-	return t, err
+	return s.readTemplate(ctx, id)
 }
 
 // checkInput validates what an admin saves and returns the variables the
@@ -50,6 +47,10 @@ func checkInput(in TemplateInput) ([]string, error) {
 	return vars, nil
 }
 
+// changeAttempts bounds how often a change is decided again after another
+// change of the same object got in first.
+const changeAttempts = 5
+
 // CreateTemplate adds a template; (type, channel, language) is unique.
 func (s *Service) CreateTemplate(ctx context.Context, in TemplateInput) (Template, error) {
 	if err := requireAdmin(ctx); err != nil {
@@ -61,24 +62,27 @@ func (s *Service) CreateTemplate(ctx context.Context, in TemplateInput) (Templat
 	}
 	now := s.now()
 	t := Template{
-		NotificationType: in.NotificationType, Channel: in.Channel, Language: in.Language,
+		ID: s.store.NewTemplateID(), NotificationType: in.NotificationType, Channel: in.Channel, Language: in.Language,
 		SubjectTemplate: in.SubjectTemplate, BodyTemplateHTML: in.BodyTemplateHTML, BodyTemplateText: in.BodyTemplateText,
 		IsActive: in.IsActive == nil || *in.IsActive, Variables: vars, CreatedAt: now, UpdatedAt: now,
 	}
 	defer s.forgetTemplates()
-	t, err = s.store.InsertTemplate(ctx, t)
-	if errors.Is(err, ErrDuplicate) {
-		return t, errUniqueTemplate
-	}
-	if err != nil {
-		return t, err
+	ev := templateEvent(ctx, ActionTemplateCreate, t)
+	switch err := s.store.CreateTemplate(ctx, t, ev.Message()); {
+	case errors.Is(err, ErrDuplicate):
+		return Template{}, errUniqueTemplate
+	case errors.Is(err, ErrConflict):
+		return Template{}, errTemplateBusy // the id is new: only a repeat of this very change holds it
+	case err != nil:
+		return Template{}, err
 	}
 	s.log.InfoContext(ctx, "notification template created", "template_id", t.ID,
 		"notification_type", t.NotificationType, "channel", t.Channel, "language", t.Language)
 	return t, nil
 }
 
-// UpdateTemplate replaces a template's fields (PUT).
+// UpdateTemplate replaces a template's fields (PUT). A PUT that changes
+// nothing (a repeated request) makes no change and no audit event.
 func (s *Service) UpdateTemplate(ctx context.Context, id string, in TemplateInput) (Template, error) {
 	if err := requireAdmin(ctx); err != nil {
 		return Template{}, err
@@ -87,28 +91,40 @@ func (s *Service) UpdateTemplate(ctx context.Context, id string, in TemplateInpu
 	if err != nil {
 		return Template{}, err
 	}
-	t, err := s.store.GetTemplate(ctx, id)
-	if errors.Is(err, ErrNotFound) {
-		return t, errTemplateNotFound
-	}
-	if err != nil {
-		return t, err
-	}
-	t.NotificationType, t.Channel, t.Language = in.NotificationType, in.Channel, in.Language
-	t.SubjectTemplate, t.BodyTemplateHTML, t.BodyTemplateText = in.SubjectTemplate, in.BodyTemplateHTML, in.BodyTemplateText
-	t.IsActive = in.IsActive == nil || *in.IsActive
-	t.Variables, t.UpdatedAt = vars, s.now()
 	defer s.forgetTemplates()
-	switch err := s.store.ReplaceTemplate(ctx, t); {
-	case errors.Is(err, ErrDuplicate):
-		return t, errUniqueTemplate
-	case errors.Is(err, ErrNotFound):
-		return t, errTemplateNotFound
-	case err != nil:
-		return t, err
+	var seen time.Time
+	for range changeAttempts {
+		cur, err := s.readTemplate(ctx, id)
+		if err != nil {
+			return Template{}, err
+		}
+		if cur.UpdatedAt.Equal(seen) {
+			return Template{}, errTemplateBusy // the change that got in is not made yet
+		}
+		seen = cur.UpdatedAt
+		t := cur
+		t.NotificationType, t.Channel, t.Language = in.NotificationType, in.Channel, in.Language
+		t.SubjectTemplate, t.BodyTemplateHTML, t.BodyTemplateText = in.SubjectTemplate, in.BodyTemplateHTML, in.BodyTemplateText
+		t.IsActive = in.IsActive == nil || *in.IsActive
+		t.Variables = vars
+		changed := changedFields(cur, t)
+		if len(changed) == 0 {
+			return cur, nil
+		}
+		t.UpdatedAt = s.after(cur.UpdatedAt)
+		ev := templateEvent(ctx, ActionTemplateUpdate, t).With("changed", changed)
+		switch err := s.store.UpdateTemplate(ctx, cur.UpdatedAt, t, ev.Message()); {
+		case errors.Is(err, ErrConflict):
+			continue
+		case errors.Is(err, ErrDuplicate):
+			return Template{}, errUniqueTemplate
+		case err != nil:
+			return Template{}, err
+		}
+		s.log.InfoContext(ctx, "notification template updated", "template_id", t.ID)
+		return t, nil
 	}
-	s.log.InfoContext(ctx, "notification template updated", "template_id", t.ID)
-	return t, nil
+	return Template{}, errTemplateBusy
 }
 
 // DeleteTemplate removes a template.
@@ -117,14 +133,71 @@ func (s *Service) DeleteTemplate(ctx context.Context, id string) error {
 		return err
 	}
 	defer s.forgetTemplates()
-	err := s.store.DeleteTemplate(ctx, id)
-	if errors.Is(err, ErrNotFound) {
-		return errTemplateNotFound
-	}
-	if err == nil {
+	var seen time.Time
+	for range changeAttempts {
+		cur, err := s.readTemplate(ctx, id)
+		if err != nil {
+			return err
+		}
+		if cur.UpdatedAt.Equal(seen) {
+			return errTemplateBusy
+		}
+		seen = cur.UpdatedAt
+		ev := templateEvent(ctx, ActionTemplateDelete, cur)
+		switch err := s.store.DeleteTemplate(ctx, cur, ev.Message()); {
+		case errors.Is(err, ErrConflict):
+			continue
+		case err != nil:
+			return err
+		}
 		s.log.InfoContext(ctx, "notification template deleted", "template_id", id)
+		return nil
 	}
-	return err
+	return errTemplateBusy
+}
+
+func (s *Service) readTemplate(ctx context.Context, id string) (Template, error) {
+	t, err := s.store.GetTemplate(ctx, id)
+	if errors.Is(err, ErrNotFound) {
+		return t, errTemplateNotFound
+	}
+	return t, err
+}
+
+// after is the service's clock, past prev: every change gives its object a
+// new version (updated_at), even within one millisecond.
+func (s *Service) after(prev time.Time) time.Time {
+	return later(s.now(), prev)
+}
+
+func later(now, prev time.Time) time.Time {
+	if now.After(prev) {
+		return now
+	}
+	return prev.Add(time.Millisecond)
+}
+
+// changedFields names the fields an update changes (for its audit event:
+// names only, never the text).
+func changedFields(a, b Template) []string {
+	var out []string
+	for _, f := range []struct {
+		name string
+		same bool
+	}{
+		{"notification_type", a.NotificationType == b.NotificationType},
+		{"channel", a.Channel == b.Channel},
+		{"language", a.Language == b.Language},
+		{"subject_template", a.SubjectTemplate == b.SubjectTemplate},
+		{"body_template_html", a.BodyTemplateHTML == b.BodyTemplateHTML},
+		{"body_template_text", a.BodyTemplateText == b.BodyTemplateText},
+		{"is_active", a.IsActive == b.IsActive},
+	} {
+		if !f.same {
+			out = append(out, f.name)
+		}
+	}
+	return out
 }
 
 // Types lists the types the platform sends, with the variables their

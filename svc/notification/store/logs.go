@@ -287,22 +287,6 @@ func (s *Store) ListLogs(ctx context.Context, f notify.LogFilter) ([]notify.Log,
 	return logsOf(docs), int(n), nil
 }
 
-// Requeue puts a FAILED log back in the queue.
-func (s *Store) Requeue(ctx context.Context, id string, now time.Time) error {
-	res, err := s.logs.UpdateOne(ctx, bson.D{{Key: "_id", Value: id}, {Key: "status", Value: notify.StatusFailed}},
-		bson.D{{Key: "$set", Value: bson.D{
-			{Key: "status", Value: notify.StatusPending}, {Key: "attempts", Value: 0}, {Key: "error_message", Value: nil},
-			{Key: "next_attempt_at", Value: now}, {Key: "holder", Value: ""}, {Key: "updated_at", Value: now},
-		}}})
-	if err != nil {
-		return fmt.Errorf("requeue log %s: %w", id, err)
-	}
-	if res.MatchedCount == 0 {
-		return notify.ErrNotFound
-	}
-	return nil
-}
-
 // CountChangedSince implements notify.Logs. The status is an equality
 // FerretDB pushes down to PostgreSQL; the time range is applied to those
 // (FAILED logs are few; ix_retention serves it on MongoDB).

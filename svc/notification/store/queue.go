@@ -118,8 +118,9 @@ func (s *Store) readClaims(ctx context.Context, ids []string) ([]claimDoc, error
 	return out, nil
 }
 
-// DueLogs implements notify.Queue. The equalities (status, holder) select
-// from the index; the rest is applied to what they select.
+// DueLogs implements notify.Queue. The equalities (status, holder) are
+// filtered in PostgreSQL on FerretDB (ix_queue_holder serves them on
+// MongoDB); the rest is applied to what they select.
 func (s *Store) DueLogs(ctx context.Context, now time.Time, limit int, anyHolder bool) ([]notify.Log, error) {
 	filter := bson.D{{Key: "status", Value: notify.StatusPending}}
 	if !anyHolder {
@@ -158,7 +159,8 @@ func (s *Store) Reschedule(ctx context.Context, ids []string, at time.Time, hold
 // (a read and a write of the document in PostgreSQL, a few milliseconds),
 // so the common case, a batch of messages sent and named beforehand, is
 // one update of many documents: the batch's holder selects them (an
-// equality served from the index) and the ids among them. The rest go one
+// equality FerretDB pushes down to PostgreSQL, where the $in of ids alone
+// would read every log) and the ids among them. The rest go one
 // by one, in a few ordered bulk writes at once (FerretDB runs the
 // statements of one unordered bulk write all at once, and they contend).
 func (s *Store) Record(ctx context.Context, outcomes []notify.Outcome) (int, error) {

@@ -32,7 +32,7 @@ func open(t *testing.T) (*store.Store, func(owner string) *store.Store) {
 			t.Fatal(err)
 		}
 		t.Cleanup(func() { _ = c.Disconnect(context.Background()) })
-		return store.New(c, name, owner)
+		return store.New(c, name, owner, nil)
 	}
 	s := opener("first")
 	if err := s.Init(context.Background(), time.Now()); err != nil {

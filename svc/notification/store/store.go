@@ -1,22 +1,26 @@
 // Package store is the notification service's MongoDB database, and the
 // only place that speaks BSON: notification_templates, notification_logs
-// (which are also the delivery queue), their contents, the delivery claims
-// and the seeding state.
+// (which are also the delivery queue), their contents, the delivery claims,
+// the administrators' changes (changes.go), the outbox (lib/outbox/
+// mongoqueue) and the seeding state.
 //
 // It runs on MongoDB in production and on FerretDB locally, where an update
 // is not atomic against a concurrent one: every write that can race is an
 // insert under a unique key (a log's id derived from the request's
 // idempotency key; a claim's id derived from the log and its claim count).
-// FerretDB's PostgreSQL backend serves only top-level equalities from an
-// index and reads the whole collection for anything else ($in, ranges,
-// sorts): records are looked up one _id at a time (a few at once), queries
-// filter by equality first, and ranges apply to what that selects.
+// FerretDB v1.24 pushes only top-level equalities down to PostgreSQL, which
+// filters them in a sequential scan of the collection's table (the indexes
+// below serve MongoDB in production); for anything else ($in, ranges,
+// sorts) FerretDB reads and decodes every document the equalities leave:
+// records are looked up one _id at a time (a few at once), queries filter
+// by equality first, and ranges apply to what that selects.
 package store
 
 import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
@@ -25,6 +29,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"hospital/lib/mongodb"
+	"hospital/lib/outbox/mongoqueue"
 	"hospital/svc/notification/notify"
 )
 
@@ -47,7 +52,11 @@ type Store struct {
 	contents  *mongo.Collection
 	claims    *mongo.Collection
 	meta      *mongo.Collection
+	changes   *mongo.Collection
+	queue     *mongoqueue.Queue
 	owner     string
+	log       *slog.Logger
+	now       func() time.Time
 }
 
 var _ notify.Store = (*Store)(nil)
@@ -55,12 +64,12 @@ var _ notify.Store = (*Store)(nil)
 // Open connects to the database uri/name, ensures the indexes and seeds
 // the default templates; owner names this instance in claims. It is the
 // service's one start-up entry point to the database.
-func Open(ctx context.Context, uri, name, owner string) (*Store, error) {
+func Open(ctx context.Context, uri, name, owner string, log *slog.Logger) (*Store, error) {
 	client, err := mongodb.Connect(ctx, uri, "notification")
 	if err != nil {
 		return nil, err
 	}
-	s := New(client, name, owner)
+	s := New(client, name, owner, log)
 	if err := s.Init(ctx, time.Now().UTC()); err != nil {
 		_ = client.Disconnect(context.Background())
 		return nil, err
@@ -69,21 +78,34 @@ func Open(ctx context.Context, uri, name, owner string) (*Store, error) {
 }
 
 // New works on database name of client, as Open does, without the
-// start-up work (Init).
-func New(client *mongo.Client, name, owner string) *Store {
+// start-up work (Init). log receives the outbox's warnings (nil: slog's
+// default).
+func New(client *mongo.Client, name, owner string, log *slog.Logger) *Store {
+	if log == nil {
+		log = slog.Default()
+	}
 	db := client.Database(name)
 	// A log's payload is a JSON object: read nested objects back as maps,
 	// as they came in.
 	payloadOpts := options.Collection().SetBSONOptions(&options.BSONOptions{DefaultDocumentMap: true})
-	return &Store{
-		client: client, db: db, owner: owner,
+	s := &Store{
+		client: client, db: db, owner: owner, log: log, now: time.Now,
 		templates: db.Collection(collectionTemplates),
 		logs:      db.Collection(collectionLogs),
 		contents:  db.Collection(collectionContents, payloadOpts),
 		claims:    db.Collection(collectionClaims),
 		meta:      db.Collection(collectionMeta),
+		changes:   db.Collection(collectionChanges),
+		queue:     mongoqueue.New(db, mongoqueue.Options{Owner: owner, Logger: log}),
 	}
+	// The dispatcher's housekeeping finishes the changes a crash left.
+	s.queue.AddHousekeeping(s.finishPending)
+	return s
 }
+
+// Queue is the outbox the dispatcher delivers from (audit events to the
+// admin service).
+func (s *Store) Queue() *mongoqueue.Queue { return s.queue }
 
 // Close disconnects.
 func (s *Store) Close(ctx context.Context) error { return s.client.Disconnect(ctx) }
@@ -114,6 +136,15 @@ func (s *Store) Init(ctx context.Context, now time.Time) error {
 			return err
 		}
 	}
+	if err := mongodb.EnsureIndexes(ctx, s.changes,
+		mongodb.Index{Keys: bson.D{{Key: "pending", Value: 1}}, Name: "ix_pending"},
+		mongodb.Index{Keys: bson.D{{Key: "created_at", Value: 1}}, Name: "ix_created"},
+	); err != nil {
+		return err
+	}
+	if err := s.queue.EnsureIndexes(ctx); err != nil {
+		return err
+	}
 	return s.seed(ctx, now)
 }
 
@@ -134,7 +165,7 @@ func (s *Store) seed(ctx context.Context, now time.Time) error {
 	}
 	for _, t := range notify.DefaultTemplates(m.Version) {
 		t.CreatedAt, t.UpdatedAt = now, now
-		if _, err := s.InsertTemplate(ctx, t); err != nil && !errors.Is(err, notify.ErrDuplicate) {
+		if err := s.insertTemplate(ctx, t); err != nil && !errors.Is(err, notify.ErrDuplicate) {
 			return fmt.Errorf("seed template %s/%s/%s: %w", t.NotificationType, t.Channel, t.Language, err)
 		}
 	}
@@ -171,7 +202,8 @@ func insertManyUnordered(ctx context.Context, coll *mongo.Collection, docs []any
 const byIDConcurrency = 8
 
 // eachID runs fn for each of ids, a few at once: one equality lookup each,
-// which FerretDB serves from the _id index, where $in reads the collection.
+// which FerretDB has PostgreSQL filter, where $in would have it read and
+// decode the whole collection.
 func eachID(ctx context.Context, ids []string, fn func(ctx context.Context, i int, id string) error) error {
 	if len(ids) == 1 {
 		return fn(ctx, 0, ids[0])

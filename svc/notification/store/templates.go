@@ -119,50 +119,15 @@ func (s *Store) GetTemplate(ctx context.Context, id string) (notify.Template, er
 	return d.template(), nil
 }
 
-// InsertTemplate stores t under a new id.
-func (s *Store) InsertTemplate(ctx context.Context, t notify.Template) (notify.Template, error) {
-	d := templateToDoc(t, bson.NewObjectID())
-	_, err := s.templates.InsertOne(ctx, d)
-	if mongodb.IsDuplicate(err) {
-		return t, notify.ErrDuplicate
-	}
-	if err != nil {
-		return t, fmt.Errorf("insert template: %w", err)
-	}
-	return d.template(), nil
-}
-
-// ReplaceTemplate overwrites a template.
-func (s *Store) ReplaceTemplate(ctx context.Context, t notify.Template) error {
-	oid, err := bson.ObjectIDFromHex(t.ID)
-	if err != nil {
-		return notify.ErrNotFound
-	}
-	res, err := s.templates.ReplaceOne(ctx, bson.D{{Key: "_id", Value: oid}}, templateToDoc(t, oid))
+// insertTemplate stores a seeded template under a new id. An
+// administrator's templates are created through a change (changes.go).
+func (s *Store) insertTemplate(ctx context.Context, t notify.Template) error {
+	_, err := s.templates.InsertOne(ctx, templateToDoc(t, bson.NewObjectID()))
 	if mongodb.IsDuplicate(err) {
 		return notify.ErrDuplicate
 	}
 	if err != nil {
-		return fmt.Errorf("replace template %s: %w", t.ID, err)
-	}
-	if res.MatchedCount == 0 {
-		return notify.ErrNotFound
-	}
-	return nil
-}
-
-// DeleteTemplate removes a template.
-func (s *Store) DeleteTemplate(ctx context.Context, id string) error {
-	oid, err := bson.ObjectIDFromHex(id)
-	if err != nil {
-		return notify.ErrNotFound
-	}
-	res, err := s.templates.DeleteOne(ctx, bson.D{{Key: "_id", Value: oid}})
-	if err != nil {
-		return fmt.Errorf("delete template %s: %w", id, err)
-	}
-	if res.DeletedCount == 0 {
-		return notify.ErrNotFound
+		return fmt.Errorf("insert template: %w", err)
 	}
 	return nil
 }

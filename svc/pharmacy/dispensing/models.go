@@ -79,7 +79,8 @@ type Prescription struct {
 	Pending []PendingDispense `bson:"pending_dispenses" json:"-"`
 	// Dispensing is true while Pending is not empty, and AwaitingPharmacy
 	// while the prescription waits to be verified or dispensed: equality
-	// filters the database serves from an index.
+	// filters, served from an index on MongoDB and filtered in PostgreSQL
+	// (a table scan) by FerretDB.
 	Dispensing       bool `bson:"dispensing" json:"-"`
 	AwaitingPharmacy bool `bson:"awaiting_pharmacy" json:"-"`
 }

@@ -137,7 +137,7 @@ func (e *Env) NewStore(owner string) *store.Store {
 		e.T.Fatal(err)
 	}
 	e.T.Cleanup(func() { _ = c.Disconnect(context.Background()) })
-	return store.New(c, e.DBName, owner)
+	return store.New(c, e.DBName, owner, nil)
 }
 
 // DB is the Env's database, for assertions on what is stored.
