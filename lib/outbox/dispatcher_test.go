@@ -116,3 +116,50 @@ func TestRollbackEnqueuesNothing(t *testing.T) {
 		t.Fatal("a rolled-back transaction left an outbox message")
 	}
 }
+
+// Delivered messages go after DeliveredRetention, so the queue does not
+// keep (and FerretDB's claims do not scan) every message ever sent; pending
+// and refused ones stay.
+func TestHousekeepingPurgesOldDeliveredMessages(t *testing.T) {
+	eachStore(t, func(t *testing.T, s store) {
+		ctx := context.Background()
+		s.enqueue(t, msg("billing", "sent"), msg("billing", "refused"), msg("billing", "waiting"))
+		q := s.queue()
+		now := time.Now().UTC()
+		claimed, err := q.Claim(ctx, outbox.ClaimRequest{Target: "billing", Now: now.Add(time.Second), Limit: 10, Owner: "test", Until: now.Add(time.Minute)})
+		if err != nil || len(claimed) != 3 {
+			t.Fatalf("claimed %d: %v", len(claimed), err)
+		}
+		for _, m := range claimed {
+			o := outbox.Outcome{At: now, Status: 200, Result: outbox.Delivered}
+			switch m.Key {
+			case "refused":
+				o = outbox.Outcome{At: now, Status: 400, Result: outbox.Refused, Error: "bad"}
+			case "waiting":
+				o = outbox.Outcome{At: now, Status: 503, Result: outbox.Retry, Error: "later", Next: now.Add(time.Hour)}
+			}
+			if err := q.Record(ctx, m, o); err != nil {
+				t.Fatal(err)
+			}
+		}
+		hk := q.(outbox.Housekeeper)
+		// A day later the delivered message is still there for operators.
+		if err := hk.Housekeep(ctx, now.Add(24*time.Hour)); err != nil {
+			t.Fatal(err)
+		}
+		if n := s.count(t); n != 3 {
+			t.Fatalf("%d messages a day later, want 3", n)
+		}
+		if err := hk.Housekeep(ctx, now.Add(outbox.DeliveredRetention+time.Hour)); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.get(ctx, "sent"); err == nil {
+			t.Error("the delivered message outlived its retention")
+		}
+		for _, k := range []string{"refused", "waiting"} {
+			if _, err := s.get(ctx, k); err != nil {
+				t.Errorf("%s: %v", k, err)
+			}
+		}
+	})
+}

@@ -150,3 +150,15 @@ func (q *MySQLQueue) Backlog(ctx context.Context) ([]Backlog, error) {
 	}
 	return out, rows.Err()
 }
+
+// Housekeep purges delivered messages older than DeliveredRetention, a
+// batch a round: the table would otherwise keep every message ever sent.
+// FAILED ones stay until an operator has seen to them.
+func (q *MySQLQueue) Housekeep(ctx context.Context, now time.Time) error {
+	_, err := q.db.ExecContext(ctx, `DELETE FROM outbox_messages WHERE status = 'DELIVERED' AND delivered_at < ? LIMIT 5000`,
+		now.Add(-DeliveredRetention))
+	if err != nil {
+		return fmt.Errorf("outbox: purge delivered messages: %w", err)
+	}
+	return nil
+}

@@ -25,8 +25,14 @@ type Queue interface {
 	Backlog(ctx context.Context) ([]Backlog, error)
 }
 
-// Housekeeper is a Queue with periodic work of its own (the MongoDB queue
-// copies messages a crash left behind); the dispatcher runs it.
+// DeliveredRetention is how long a delivered message is kept, for
+// operators tracing what was sent; receivers stay idempotent on their own
+// keys beyond it.
+const DeliveredRetention = 7 * 24 * time.Hour
+
+// Housekeeper is a Queue with periodic work of its own (purging delivered
+// messages; the MongoDB queue also copies messages a crash left behind);
+// the dispatcher runs it.
 type Housekeeper interface {
 	Housekeep(ctx context.Context, now time.Time) error
 }

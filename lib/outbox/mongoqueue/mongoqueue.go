@@ -61,6 +61,10 @@ type Options struct {
 	Grace time.Duration
 	// LeaseRetention is how long finished claims are kept (7 days).
 	LeaseRetention time.Duration
+	// DeliveredRetention is how long delivered messages are kept
+	// (outbox.DeliveredRetention). FerretDB filters by scanning the
+	// collection, so every claim pays for what is kept.
+	DeliveredRetention time.Duration
 	// Owner names this instance in its claims (for operators).
 	Owner  string
 	Logger *slog.Logger
@@ -89,6 +93,9 @@ func New(db *mongo.Database, opts Options) *Queue {
 	}
 	if opts.LeaseRetention == 0 {
 		opts.LeaseRetention = 7 * 24 * time.Hour
+	}
+	if opts.DeliveredRetention == 0 {
+		opts.DeliveredRetention = outbox.DeliveredRetention
 	}
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()
@@ -301,7 +308,8 @@ func (q *Queue) Get(ctx context.Context, key string) (outbox.Record, error) {
 }
 
 // Housekeep queues the messages of change documents a crash left marked,
-// and purges old claims.
+// and purges old claims and delivered messages (FAILED ones stay until an
+// operator has seen to them).
 func (q *Queue) Housekeep(ctx context.Context, now time.Time) error {
 	q.mu.Lock()
 	tracked := append([]*mongo.Collection(nil), q.tracked...)
@@ -320,6 +328,10 @@ func (q *Queue) Housekeep(ctx context.Context, now time.Time) error {
 	}
 	if _, err := q.leases.Purge(ctx, q.opts.LeaseRetention); err != nil {
 		errs = append(errs, err)
+	}
+	if _, err := q.msgs.DeleteMany(ctx, bson.D{{Key: "status", Value: outbox.StatusDelivered},
+		{Key: "delivered_at", Value: bson.D{{Key: "$lt", Value: now.Add(-q.opts.DeliveredRetention)}}}}); err != nil {
+		errs = append(errs, fmt.Errorf("outbox: purge delivered messages: %w", err))
 	}
 	return errors.Join(errs...)
 }
