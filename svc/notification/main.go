@@ -5,8 +5,6 @@ package main
 
 import (
 	"context"
-	"fmt"
-	"os"
 	"time"
 
 	"hospital/lib/api"
@@ -23,19 +21,11 @@ import (
 	"hospital/svc/notification/store"
 )
 
-func main() {
-	if err := run(); err != nil {
-		fmt.Fprintln(os.Stderr, "notification:", err)
-		os.Exit(1)
-	}
-}
+func main() { service.Main("notification", run) }
 
 func run() error {
 	cfg, err := config.Load[notify.Config]()
 	if err != nil {
-		return err
-	}
-	if err := cfg.Validate(); err != nil {
 		return err
 	}
 	s, err := service.New("notification", cfg.Base)

@@ -223,13 +223,3 @@ func (h handlers) retryLog(w http.ResponseWriter, r *http.Request) error {
 	httpx.WriteJSON(w, http.StatusAccepted, l)
 	return nil
 }
-
-func (h handlers) dashboard(w http.ResponseWriter, r *http.Request) error {
-	f, err := h.svc.Dashboard(r.Context())
-	if err != nil {
-		return err
-	}
-	w.Header().Set("Cache-Control", "no-store")
-	httpx.WriteJSON(w, http.StatusOK, f)
-	return nil
-}

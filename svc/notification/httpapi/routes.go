@@ -102,9 +102,6 @@ func Routes(svc *notify.Service) []api.Route {
 			Method: http.MethodGet, Path: PathTypes, Access: admin, Handler: h.listTypes,
 			Summary: "List the types the platform sends, with their variables and example data.", Response: []notify.TypeInfo{},
 		},
-		{
-			Method: http.MethodGet, Path: adminapi.DashboardPath("notifications"), Access: api.Services(adminapi.Service), Handler: h.dashboard,
-			Summary: "The admin dashboard's figures: messages failed in the last 24 hours, the queue (lib/adminapi).", Response: notify.DashboardFigures{},
-		},
+		adminapi.DashboardRoute("notifications", "The admin dashboard's figures: messages failed in the last 24 hours, the queue (lib/adminapi).", h.svc.Dashboard),
 	}
 }
