@@ -154,8 +154,10 @@ func TestAdminAuditTrailThroughGateway(t *testing.T) {
 		map[string]any{"items_dispensed": []map[string]any{{"prescription_item_id_ref": itemID(rx), "quantity_dispensed": 6}}},
 		map[string]string{"Idempotency-Key": "audit-dispense-1"}), http.StatusCreated)
 
-	// The doctor reads the patient's prescriptions.
+	// The doctor reads the patient's prescriptions; the admin reads the
+	// notifications sent to the patient.
 	expect(t, "the patient's prescriptions", r.do(t, http.MethodGet, fmt.Sprintf("/api/v1/patients/%d/prescriptions/", patID), docTok, nil, nil), http.StatusOK)
+	expect(t, "the patient's notifications", r.do(t, http.MethodGet, fmt.Sprintf("/api/v1/admin/notification-logs/?recipient_id=%d", patID), r.admin, nil, nil), http.StatusOK)
 
 	patient := fmt.Sprintf("patient_id=%d", patID)
 	is := func(k string, v any) func(map[string]any) bool {
@@ -177,6 +179,10 @@ func TestAdminAuditTrailThroughGateway(t *testing.T) {
 		func(map[string]any) bool { return true })
 	if num(dispensed["user_id"]) != phID || dispensed["role"] != "PHARMACIST" || dispensed["object_type"] != "dispense_log" {
 		t.Errorf("dispense entry: %v", dispensed)
+	}
+	notices := r.waitAudit(t, "the admin's read of the notifications", "service=notification&action=notification.log.list", is("user_id", float64(adminID)))
+	if notices["role"] != "ADMIN" || notices["object_type"] == nil {
+		t.Errorf("notification log list entry: %v", notices)
 	}
 	// The refused read without a reason is there too, DENIED.
 	r.waitAudit(t, "the refused read", patient+"&service=ehr&outcome=DENIED", is("user_id", float64(strangerID)))
