@@ -38,7 +38,8 @@ const fuzzLimit = 120
 // each role and with a service token. The operations come from the
 // services' OpenAPI documents (or the routes a service advertises, while it
 // publishes no document), so a new service is covered as soon as the rig
-// starts it. Any 5xx, any request that outlives its route's timeout, and any
+// (fuzzRig: every service of the platform) starts it, and a service of
+// fuzzServices that contributes no operation fails the suite. Any 5xx, any request that outlives its route's timeout, and any
 // refusal that is not a problem+json fails the suite, with the request.
 // FUZZ_SEED changes the (otherwise fixed) choice of cases, FUZZ_LIMIT the
 // bound on the requests per operation (fuzzLimit); FUZZ_TRACE names a file
