@@ -9,13 +9,32 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/getkin/kin-openapi/openapi3"
+
 	"hospital/lib/auth"
 	"hospital/lib/testkit"
 )
 
 // fuzzServices are the services TestFuzzEveryEndpoint must find operations
-// of: every service of the platform but the gateway, which routes them.
-var fuzzServices = []string{"user", "notification", "appointment", "billing", "ehr", "pharmacy", "lab", "admin"}
+// of: every service of the platform.
+var fuzzServices = []string{"user", "notification", "appointment", "billing", "ehr", "pharmacy", "lab", "admin", "gateway"}
+
+// gatewayOperations are the gateway's own: its API reference (the merged
+// document and the page's files) and a path it routes to no service, with
+// every method. No document describes them: the gateway's is the merge of
+// the services'.
+func gatewayOperations() []operation {
+	var ops []operation
+	for _, path := range []string{"/api/docs/{file}", "/api/v1/unrouted/{id}/"} {
+		name := strings.Trim(path[strings.LastIndex(path, "{"):], "{}/")
+		param := openapi3.NewPathParameter(name).WithSchema(openapi3.NewStringSchema())
+		for _, m := range []string{http.MethodGet, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete} {
+			ops = append(ops, operation{service: "gateway", method: m, path: path, pathParams: []*openapi3.Parameter{param},
+				hasBody: m != http.MethodGet && m != http.MethodDelete})
+		}
+	}
+	return ops
+}
 
 // fuzzRig is every service of the platform behind the gateway: the admin
 // rig (user, notification, appointment, billing, EHR, pharmacy, admin) and
@@ -91,6 +110,8 @@ func (r *fuzzRig) identities(t *testing.T) (map[string]string, []string) {
 	expect(t, "invoice", inv, http.StatusCreated)
 	named("invoice_id", strconv.FormatInt(num(inv.body["id"]), 10))
 	named("key", "appointment.consultation_fee")
+	named("file", "openapi.json")
+	named("file", "index.html")
 	return tokens, ids
 }
 

@@ -58,6 +58,7 @@ func TestFuzzEveryEndpoint(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	ops = append(ops, gatewayOperations()...)
 	seed, limit := uint64(1), fuzzLimit
 	if s, err := strconv.ParseUint(os.Getenv("FUZZ_SEED"), 10, 64); err == nil {
 		seed = s
