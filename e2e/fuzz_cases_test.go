@@ -12,7 +12,6 @@ import (
 	"slices"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/getkin/kin-openapi/openapi3filter"
@@ -28,6 +27,7 @@ type operation struct {
 	service, method, path string // path is a template: /api/v1/x/{id}/
 	pathParams            []*openapi3.Parameter
 	query                 []*openapi3.Parameter
+	headers               []*openapi3.Parameter
 	body                  *openapi3.Schema // nil: none
 	hasBody               bool
 	access                string // the document's x-access ("anyone", "ADMIN, DOCTOR; service x")
@@ -54,97 +54,16 @@ var (
 	badIDs = []string{"0", "-1", "9223372036854775807", "9223372036854775808", "99999999999999999999",
 		"abc", "%C3%B1%E6%BC%A2", "..", "%2e%2e%2f%2e%2e%2fetc%2fpasswd", "%00", strings.Repeat("9", 300), "1e3", "%201"}
 	badQuery = []string{"", "-1", "0", "922337203685477581", "9223372036854775808", "abc", "0001-01-01",
-		"9999-12-31", "2026-02-30", "true", "ñ漢字", "1' OR '1'='1", strings.Repeat("x", 10000), "%ff%fe"}
+		"9999-12-31", "2026-02-30", "true", "ñ漢字", "1' OR '1'='1", strings.Repeat("x", 10000), "%ff%fe", "a%00b"}
 	badStrings = []any{"", strings.Repeat("ä", 50000), "0001-01-01", "9999-12-31", "0001-01-01T00:00:00Z",
 		"9999-12-31T23:59:59Z", "2026-01-01T10:00:00", "\u0000\u202e<script>", 123, true, []any{"x"}, map[string]any{}}
 	badNumbers = []any{-1, 0, 9223372036854775807, 1e30, 1.5, "1", "abc", true, []any{1}}
 )
 
-// valid is a plausible value for schema, so a request gets past decoding
-// and into the code behind it.
-func valid(s *openapi3.Schema, depth int) any {
-	if s == nil {
-		return "x"
-	}
-	if len(s.Enum) > 0 {
-		return s.Enum[0]
-	}
-	switch {
-	case s.Type.Is("object"):
-		out := map[string]any{}
-		if depth > 4 {
-			return out
-		}
-		for name, p := range s.Properties {
-			if p.Value != nil && !p.Value.ReadOnly {
-				out[name] = valid(p.Value, depth+1)
-			}
-		}
-		return out
-	case s.Type.Is("array"):
-		if s.Items == nil || depth > 4 {
-			return []any{}
-		}
-		return []any{valid(s.Items.Value, depth+1)}
-	case s.Type.Is("integer"):
-		if s.Min != nil {
-			return int64(*s.Min) + 1
-		}
-		return 1
-	case s.Type.Is("number"):
-		return 1.5
-	case s.Type.Is("boolean"):
-		return true
-	}
-	switch s.Format {
-	case "date":
-		return time.Now().AddDate(0, 0, 3).Format(time.DateOnly)
-	case "date-time":
-		return time.Now().Add(72 * time.Hour).UTC().Format(time.RFC3339)
-	case "email":
-		return "fuzz@fuzz.test"
-	}
-	v := "Fuzz1-value"
-	if s.MaxLength != nil && uint64(len(v)) > *s.MaxLength {
-		v = v[:*s.MaxLength]
-	}
-	if s.MinLength > uint64(len(v)) {
-		v += strings.Repeat("z", int(s.MinLength)-len(v))
-	}
-	return v
-}
-
-func validParam(p *openapi3.Parameter, ids []string, rng *rand.Rand) string {
-	var s *openapi3.Schema
-	if p.Schema != nil {
-		s = p.Schema.Value
-	}
-	if p.In == openapi3.ParameterInPath {
-		if s != nil && s.Type.Is("integer") {
-			return ids[rng.IntN(len(ids))]
-		}
-		return "fuzz"
-	}
-	if s != nil && len(s.Enum) > 0 {
-		return fmt.Sprint(s.Enum[0])
-	}
-	switch {
-	case s != nil && s.Type.Is("integer"), s == nil && strings.HasPrefix(p.Name, "page"):
-		return "1"
-	case s == nil && strings.Contains(p.Name, "date"):
-		return time.Now().Format(time.DateOnly)
-	case s != nil && s.Format == "date":
-		return time.Now().Format(time.DateOnly)
-	case s != nil && s.Format == "date-time":
-		return time.Now().UTC().Format(time.RFC3339)
-	}
-	return "a"
-}
-
 // cases returns the bounded, deterministic set of requests for op:
 // a plausible request as every identity, then one mutation at a time of
 // path ids, query parameters, body and headers, each as an identity the
-// operation admits.
+// operation admits. The path's ids come from ids (see pathID).
 func cases(op operation, identities []string, ids []string, rng *rand.Rand, limit int) []fuzzCase {
 	admitted := admits(op.access, identities)
 	next := 0
@@ -166,8 +85,13 @@ func cases(op operation, identities []string, ids []string, rng *rand.Rand, limi
 				c.query.Set(q.Name, validParam(q, ids, rng))
 			}
 		}
+		for _, h := range op.headers {
+			if h.Required || rng.IntN(2) == 0 {
+				c.header.Set(h.Name, validParam(h, ids, rng))
+			}
+		}
 		if op.hasBody {
-			c.body, _ = json.Marshal(valid(op.body, 0))
+			c.body, _ = json.Marshal(valid(op.body, "", ids, 0))
 			c.header.Set("Content-Type", "application/json")
 		}
 		return c
@@ -201,14 +125,16 @@ func cases(op operation, identities []string, ids []string, rng *rand.Rand, limi
 			c := base(fmt.Sprintf("query %s = %.40q", q.Name, bad))
 			c.query.Set(q.Name, bad)
 			if strings.Contains(bad, "%") {
-				c.rawQuery = c.query.Encode() + "&" + q.Name + "=" + bad
+				// Sent as is (the bytes it escapes), the one value of q.
+				c.query.Del(q.Name)
+				c.rawQuery = strings.TrimPrefix(c.query.Encode()+"&"+q.Name+"="+bad, "&")
 			}
 			muts = append(muts, c)
 		}
 	}
 	muts = append(muts, headerCases(base)...)
 	if op.hasBody || op.method == http.MethodPost || op.method == http.MethodPut || op.method == http.MethodPatch {
-		muts = append(muts, bodyCases(op, base)...)
+		muts = append(muts, bodyCases(op, valid(op.body, "", ids, 0), base)...)
 	}
 	// Seeded choice when an operation has more mutations than the bound.
 	if room := limit - len(out); len(muts) > room {
@@ -240,7 +166,7 @@ func headerCases(base func(string) fuzzCase) []fuzzCase {
 	}
 }
 
-func bodyCases(op operation, base func(string) fuzzCase) []fuzzCase {
+func bodyCases(op operation, body any, base func(string) fuzzCase) []fuzzCase {
 	raw := func(what string, b []byte) fuzzCase {
 		c := base(what)
 		c.body = b
@@ -261,7 +187,7 @@ func bodyCases(op operation, base func(string) fuzzCase) []fuzzCase {
 	if op.body == nil || !op.body.Type.Is("object") {
 		return append(out, raw("unknown field", []byte(`{"zzz_unknown":1}`)))
 	}
-	plausible, _ := valid(op.body, 0).(map[string]any)
+	plausible, _ := body.(map[string]any)
 	mutate := func(what string, f func(m map[string]any)) {
 		m := map[string]any{}
 		for k, v := range plausible {

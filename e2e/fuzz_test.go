@@ -38,13 +38,16 @@ const fuzzLimit = 120
 // each role and with a service token. The operations come from the
 // services' OpenAPI documents (or the routes a service advertises, while it
 // publishes no document), so a new service is covered as soon as the rig
-// starts it. Any 5xx, any request that outlives its route's timeout, and any
+// (fuzzRig: every service of the platform) starts it, and a service of
+// fuzzServices that contributes no operation fails the suite. Any 5xx, any request that outlives its route's timeout, and any
 // refusal that is not a problem+json fails the suite, with the request.
-// FUZZ_SEED changes the (otherwise fixed) choice of cases.
+// FUZZ_SEED changes the (otherwise fixed) choice of cases, FUZZ_LIMIT the
+// bound on the requests per operation (fuzzLimit); FUZZ_TRACE names a file
+// for every request's status, identity, operation, case and answer.
 func TestFuzzEveryEndpoint(t *testing.T) {
-	r := startAppointments(t)
+	r := startFuzzRig(t)
 	ctx := context.Background()
-	tokens, ids := fuzzIdentities(t, r)
+	tokens, ids := r.identities(t)
 	identities := make([]string, 0, len(tokens))
 	for id := range tokens {
 		identities = append(identities, id)
@@ -55,12 +58,17 @@ func TestFuzzEveryEndpoint(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	seed := uint64(1)
+	ops = append(ops, gatewayOperations()...)
+	seed, limit := uint64(1), fuzzLimit
 	if s, err := strconv.ParseUint(os.Getenv("FUZZ_SEED"), 10, 64); err == nil {
 		seed = s
 	}
+	if l, err := strconv.Atoi(os.Getenv("FUZZ_LIMIT")); err == nil && l > 0 {
+		limit = l
+	}
 	// Reads first, and within a method by path, so that what a request
-	// changes (a logout, a deactivation) happens as late as possible.
+	// changes happens as late as possible; the operations that end the
+	// caller's session after all the others.
 	rank := map[string]int{http.MethodGet: 0, http.MethodPost: 1, http.MethodPut: 2, http.MethodPatch: 3, http.MethodDelete: 4}
 	sort.SliceStable(ops, func(i, j int) bool {
 		if ops[i].method != ops[j].method {
@@ -68,59 +76,107 @@ func TestFuzzEveryEndpoint(t *testing.T) {
 		}
 		return ops[i].path < ops[j].path
 	})
-	var all []fuzzCase
+	var all, last []fuzzCase
 	perService := map[string]int{}
 	for _, op := range ops {
 		h := fnv.New64a()
 		h.Write([]byte(op.String()))
-		all = append(all, cases(op, identities, ids, rand.New(rand.NewPCG(seed, h.Sum64())), fuzzLimit)...)
+		cs := cases(op, identities, ids, rand.New(rand.NewPCG(seed, h.Sum64())), limit)
+		if sessionEnders[op.String()] {
+			last = append(last, cs...)
+		} else {
+			all = append(all, cs...)
+		}
 		perService[op.service]++
 	}
-	timeouts := routeTimeouts(ctx, r.platform)
-
-	var (
-		mu       sync.Mutex
-		findings []string
-		statuses = map[int]int{}
-	)
-	work := make(chan fuzzCase)
-	var wg sync.WaitGroup
-	start := time.Now()
-	for range 4 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for c := range work {
-				status, finding := fuzzOne(r.gw, c, tokens, timeouts(c.path))
-				mu.Lock()
-				statuses[status]++
-				if finding != "" {
-					findings = append(findings, finding)
-				}
-				mu.Unlock()
-			}
-		}()
-	}
-	for _, c := range all {
-		work <- c
-	}
-	close(work)
-	wg.Wait()
-	t.Logf("fuzz: %d operations (%v), %d requests in %s, seed %d; statuses %v",
-		len(ops), perService, len(all), time.Since(start).Round(time.Millisecond), seed, statuses)
-	for _, svc := range []string{"user", "notification", fuzzService} {
+	for _, svc := range fuzzServices {
 		if perService[svc] == 0 {
 			t.Errorf("no operation of %s was found to fuzz", svc)
 		}
 	}
-	sort.Strings(findings)
-	for i, f := range findings {
+
+	f := newFuzzer(t, r.gw, tokens, routeTimeouts(ctx, r.platform))
+	start := time.Now()
+	f.run(all)
+	// Every identity still signed in: no request was refused for a session
+	// that an operation ended on the way (the suite would no longer reach
+	// the code behind the access check).
+	for _, id := range identities {
+		if id == "anonymous" || id == "service" {
+			continue
+		}
+		if res := r.do(t, http.MethodGet, "/api/v1/users/me/", tokens[id], nil, nil); res.status != http.StatusOK {
+			t.Errorf("%s's session ended while fuzzing (%d %s): an operation ends the caller's session; list it in sessionEnders",
+				id, res.status, res.raw)
+		}
+	}
+	f.run(last)
+	t.Logf("fuzz: %d operations (%v), %d requests in %s, seed %d, at most %d per operation; statuses %v",
+		len(ops), perService, len(all)+len(last), time.Since(start).Round(time.Millisecond), seed, limit, f.statuses)
+	sort.Strings(f.findings)
+	for i, finding := range f.findings {
 		if i == 60 {
-			t.Errorf("... and %d more", len(findings)-60)
+			t.Errorf("... and %d more", len(f.findings)-60)
 			break
 		}
-		t.Error(f)
+		t.Error(r.explain(finding))
 	}
+}
+
+// sessionEnders are the operations after which the caller's tokens are
+// refused: fuzzed after all the others.
+var sessionEnders = map[string]bool{"POST /api/v1/users/logout/": true}
+
+// fuzzer sends cases through the gateway, four at a time, and keeps the
+// statuses and the findings.
+type fuzzer struct {
+	gw       string
+	tokens   map[string]string
+	timeouts func(path string) time.Duration
+	trace    io.Writer // FUZZ_TRACE: a file for one line per request
+
+	mu       sync.Mutex
+	statuses map[int]int
+	findings []string
+}
+
+func newFuzzer(t *testing.T, gw string, tokens map[string]string, timeouts func(string) time.Duration) *fuzzer {
+	f := &fuzzer{gw: gw, tokens: tokens, timeouts: timeouts, statuses: map[int]int{}}
+	if name := os.Getenv("FUZZ_TRACE"); name != "" {
+		file, err := os.Create(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { file.Close() })
+		f.trace = file
+	}
+	return f
+}
+
+func (f *fuzzer) run(cs []fuzzCase) {
+	work := make(chan fuzzCase)
+	var wg sync.WaitGroup
+	for range 4 {
+		wg.Go(func() {
+			for c := range work {
+				status, body, finding := fuzzSend(f.gw, c, f.tokens, f.timeouts(c.path))
+				f.mu.Lock()
+				f.statuses[status]++
+				if f.trace != nil {
+					fmt.Fprintf(f.trace, "%d\t%s\t%s\t%s\t%.200s\n", status, c.identity, c.op, c.what, bytes.ReplaceAll(body, []byte("\n"), nil))
+				}
+				if finding != "" {
+					f.findings = append(f.findings, finding)
+				}
+				f.mu.Unlock()
+			}
+		})
+	}
+	for _, c := range cs {
+		work <- c
+	}
+	close(work)
+	wg.Wait()
 }
 
 // fuzzIdentities returns a token per identity (anonymous, every role, a
@@ -181,6 +237,8 @@ func fuzzOperations(ctx context.Context, p *platform) ([]operation, error) {
 						op.pathParams = append(op.pathParams, v)
 					case v.In == openapi3.ParameterInQuery:
 						op.query = append(op.query, v)
+					case v.In == openapi3.ParameterInHeader:
+						op.headers = append(op.headers, v)
 					}
 				}
 				if o.RequestBody != nil && o.RequestBody.Value != nil {
@@ -253,6 +311,12 @@ func routeTimeouts(ctx context.Context, p *platform) func(path string) time.Dura
 
 // fuzzOne sends c and describes what is wrong with the answer, if anything.
 func fuzzOne(gw string, c fuzzCase, tokens map[string]string, timeout time.Duration) (int, string) {
+	status, _, finding := fuzzSend(gw, c, tokens, timeout)
+	return status, finding
+}
+
+// fuzzSend is fuzzOne that also returns the start of the answer's body.
+func fuzzSend(gw string, c fuzzCase, tokens map[string]string, timeout time.Duration) (int, []byte, string) {
 	u := gw + c.path
 	if q := c.rawQuery; q != "" {
 		u += "?" + q
@@ -268,7 +332,7 @@ func fuzzOne(gw string, c fuzzCase, tokens map[string]string, timeout time.Durat
 	}
 	req, err := http.NewRequest(c.op.method, u, body)
 	if err != nil {
-		return 0, "" // not expressible as HTTP: nothing a client can send
+		return 0, nil, "" // not expressible as HTTP: nothing a client can send
 	}
 	req.Header = c.header.Clone()
 	if tok := tokens[c.identity]; tok != "" && req.Header.Get("Authorization") == "" {
@@ -279,19 +343,19 @@ func fuzzOne(gw string, c fuzzCase, tokens map[string]string, timeout time.Durat
 	start := time.Now()
 	resp, err := client.Do(req)
 	if err != nil {
-		return 0, fmt.Sprintf("no answer after %s (route timeout %s): %v\n    request: %s", time.Since(start).Round(time.Millisecond), timeout, err, describe())
+		return 0, nil, fmt.Sprintf("no answer after %s (route timeout %s): %v\n    request: %s", time.Since(start).Round(time.Millisecond), timeout, err, describe())
 	}
 	defer resp.Body.Close()
 	raw, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
 	switch {
 	case resp.StatusCode >= 500:
-		return resp.StatusCode, fmt.Sprintf("%d: %.300s\n    request: %s", resp.StatusCode, raw, describe())
+		return resp.StatusCode, raw, fmt.Sprintf("%d: %.300s\n    request: %s", resp.StatusCode, raw, describe())
 	case resp.StatusCode >= 400 && resp.StatusCode != http.StatusRequestHeaderFieldsTooLarge &&
 		resp.Header.Get("Content-Type") != problem.ContentType:
-		return resp.StatusCode, fmt.Sprintf("%d without a problem+json body (%q): %.200s\n    request: %s",
+		return resp.StatusCode, raw, fmt.Sprintf("%d without a problem+json body (%q): %.200s\n    request: %s",
 			resp.StatusCode, resp.Header.Get("Content-Type"), raw, describe())
 	}
-	return resp.StatusCode, ""
+	return resp.StatusCode, raw, ""
 }
 
 func headerSummary(h http.Header) string {
