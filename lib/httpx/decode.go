@@ -35,10 +35,13 @@ func LimitBody(max int64) func(http.Handler) http.Handler {
 }
 
 // Decode reads exactly one JSON object from r into dst. It refuses unknown
-// fields, trailing data, wrong types and oversized bodies, and validates the
-// result with Validate. Every failure is an *apperr.Error (400, 413 or 415).
+// fields, trailing data, wrong types, oversized bodies and text holding
+// U+0000, and validates the result with Validate. Every failure is an *apperr.Error (400, 413 or 415).
 func Decode(r *http.Request, dst any) error {
 	if err := decodeOnly(r, dst); err != nil {
+		return err
+	}
+	if err := checkText(dst); err != nil {
 		return err
 	}
 	return Validate(dst)

@@ -198,3 +198,56 @@ func TestDecodeOptional(t *testing.T) {
 		t.Fatal("unknown field accepted")
 	}
 }
+
+type order struct {
+	Note  *string          `json:"note"`
+	Items []orderItem      `json:"items"`
+	Extra map[string]any   `json:"extra"`
+	Raw   json.RawMessage  `json:"raw"`
+	Tags  map[string][]int `json:"tags"`
+}
+
+type orderItem struct {
+	Code string `json:"code"`
+}
+
+// U+0000 is valid JSON but no store takes it (PostgreSQL refuses it under
+// FerretDB): a 400 naming the field, wherever it hides in the body.
+func TestDecodeRefusesNULInText(t *testing.T) {
+	for body, field := range map[string]string{
+		`{"note":"a\u0000b"}`:                        "note",
+		`{"items":[{"code":"x"},{"code":"\u0000"}]}`: "items[1].code",
+		`{"extra":{"k":["ok","bad\u0000"]}}`:         "extra.k[1]",
+		`{"tags":{"a\u0000":[1]}}`:                   "tags",
+	} {
+		r := httptest.NewRequest(http.MethodPost, "/", strings.NewReader(body))
+		var o order
+		prob, ok := problem.FromError(httpx.Decode(r, &o))
+		if !ok || prob.Status != http.StatusBadRequest || len(prob.Errors[field]) == 0 {
+			t.Errorf("%s: %+v, want a 400 on %q", body, prob, field)
+		}
+	}
+	// Raw JSON kept as it is, and ordinary text, pass.
+	r := httptest.NewRequest(http.MethodPost, "/", strings.NewReader(`{"note":"Đau đầu \\u0000 là văn bản","raw":{"v":"\u0000"}}`))
+	var o order
+	if err := httpx.Decode(r, &o); err != nil || *o.Note != `Đau đầu \u0000 là văn bản` {
+		t.Fatalf("plain text: %+v %v", o, err)
+	}
+}
+
+func TestTextQuery(t *testing.T) {
+	for q, want := range map[string]int{
+		"?search=para": 0, "?search=Thu%E1%BB%91c": 0, "": 0,
+		"?search=a%00b": 400, "?search=%ff%fe": 400, "?search=" + strings.Repeat("x", 201): 400,
+	} {
+		r := httptest.NewRequest(http.MethodGet, "/"+q, nil)
+		_, err := httpx.TextQuery(r, "search", 200)
+		got := 0
+		if prob, ok := problem.FromError(err); ok && err != nil {
+			got = prob.Status
+		}
+		if got != want {
+			t.Errorf("%s: status %d, want %d (%v)", q, got, want, err)
+		}
+	}
+}

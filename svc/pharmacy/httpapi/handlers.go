@@ -171,7 +171,11 @@ func (h handlers) stock(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	f := dispensing.StockFilter{LowStock: low, Search: r.URL.Query().Get("search")}
+	search, err := httpx.TextQuery(r, "search", 200)
+	if err != nil {
+		return err
+	}
+	f := dispensing.StockFilter{LowStock: low, Search: search}
 	if days != nil {
 		f.ExpiringWithinDays = int(*days)
 	}
@@ -212,9 +216,9 @@ func (h handlers) movements(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (h handlers) catalog(w http.ResponseWriter, r *http.Request) error {
-	search := r.URL.Query().Get("search")
-	if len(search) > 200 {
-		return apperr.Field("search", "Ensure this value has at most 200 characters.")
+	search, err := httpx.TextQuery(r, "search", 200)
+	if err != nil {
+		return err
 	}
 	return list(w, r, func(ctx context.Context, p dispensing.Page) ([]dispensing.Medication, int, error) {
 		return h.svc.Medications(ctx, search, p)

@@ -16,7 +16,11 @@ func (h handlers) doctors(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	list, n, err := h.svc.Doctors(r.Context(), r.URL.Query().Get("search"), p.Offset(), p.Limit())
+	search, err := httpx.TextQuery(r, "search", 150)
+	if err != nil {
+		return err
+	}
+	list, n, err := h.svc.Doctors(r.Context(), search, p.Offset(), p.Limit())
 	if err != nil {
 		return err
 	}
@@ -28,7 +32,11 @@ func (h handlers) patients(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	list, n, err := h.svc.Patients(r.Context(), r.URL.Query().Get("search"), p.Offset(), p.Limit())
+	search, err := httpx.TextQuery(r, "search", 150)
+	if err != nil {
+		return err
+	}
+	list, n, err := h.svc.Patients(r.Context(), search, p.Offset(), p.Limit())
 	if err != nil {
 		return err
 	}
