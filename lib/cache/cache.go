@@ -43,6 +43,11 @@ func (c *TTL[K, V]) Get(ctx context.Context, k K, load func(ctx context.Context)
 		return v, nil
 	}
 	out, err, _ := c.group.Do(fmt.Sprint(k), func() (any, error) {
+		// A load that finished between our miss and this call has left
+		// its value: no second load for it.
+		if v, ok := c.lru.Get(k); ok {
+			return v, nil
+		}
 		// The callers waiting on this load must not fail because the
 		// first of them gave up.
 		lctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), loadTimeout)

@@ -13,7 +13,9 @@ import (
 )
 
 func TestGetLoadsOnceKeepsNoFailuresAndExpires(t *testing.T) {
-	c := cache.New[int, string](10, 50*time.Millisecond)
+	// A TTL long enough that a goroutine scheduled late on a busy machine
+	// still finds the entry, short enough to see it expire.
+	c := cache.New[int, string](10, time.Second)
 	var loads atomic.Int32
 	started, release := make(chan struct{}), make(chan struct{})
 	load := func(context.Context) (string, error) {
