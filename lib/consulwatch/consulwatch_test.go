@@ -123,10 +123,17 @@ func TestOutageIsLoggedOnceAndBackedOff(t *testing.T) {
 
 	// Cancelled during a long pause: returns at once.
 	ctx2, cancel2 := context.WithCancel(context.Background())
-	go func() { time.Sleep(50 * time.Millisecond); cancel2() }()
+	failed := make(chan struct{}, 1)
+	go func() { <-failed; cancel2() }() // once the first query has failed: its hour-long pause is next
 	start := time.Now()
 	consulwatch.Follow(ctx2, consulwatch.Options{MinBackoff: time.Hour, Logger: log},
-		func(*consul.QueryOptions) (*consul.QueryMeta, error) { return nil, errors.New("down") })
+		func(*consul.QueryOptions) (*consul.QueryMeta, error) {
+			select {
+			case failed <- struct{}{}:
+			default:
+			}
+			return nil, errors.New("down")
+		})
 	if d := time.Since(start); d > 5*time.Second {
 		t.Errorf("Follow returned %s after its context ended", d)
 	}
