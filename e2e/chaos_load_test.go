@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"slices"
 	"sync"
 	"time"
 )
@@ -183,6 +184,42 @@ func (l *load) waitSuccess(ctx context.Context, target string, t0 time.Time) err
 		case <-time.After(50 * time.Millisecond):
 		}
 	}
+}
+
+// waitSteady waits until every target's last three answers after t0 are
+// 2xx: a fault's tail (a breaker closing, a pool reconnecting) belongs to
+// that fault, not to the next one.
+func (l *load) waitSteady(ctx context.Context, t0 time.Time) error {
+	for {
+		if l.steady(t0) {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("the platform did not settle: %w", ctx.Err())
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+}
+
+func (l *load) steady(t0 time.Time) bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	last := map[string][]bool{}
+	for _, s := range l.samples {
+		if !s.at.Before(t0) {
+			last[s.target] = append(last[s.target], s.ok())
+		}
+	}
+	if len(last) == 0 {
+		return false
+	}
+	for _, oks := range last {
+		if len(oks) < 3 || slices.Contains(oks[len(oks)-3:], false) {
+			return false
+		}
+	}
+	return true
 }
 
 // observed reports whether target's probe has, since t0, seen 3 failed

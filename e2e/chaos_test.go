@@ -164,6 +164,11 @@ func TestChaos(t *testing.T) {
 				t.Errorf("%s: first success %s after the restart began, goal %s", f.name, res.recovered.Round(time.Millisecond), RecoveryGoal)
 			}
 		}
+		sctx, cancel := context.WithTimeout(ctx, 60*time.Second)
+		if err := l.waitSteady(sctx, t0); err != nil {
+			t.Errorf("after %s: %v", f.name, err)
+		}
+		cancel()
 		windows[i] = [2]time.Time{t0, time.Now()}
 		results[i] = res
 	}

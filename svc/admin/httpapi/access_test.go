@@ -45,11 +45,11 @@ var pathVar = regexp.MustCompile(`\{([a-z_]+)(:[^}]+)?\}`)
 func TestAccessMatrix(t *testing.T) {
 	s := newServer(t, nil)
 	tokens := map[string]string{
-		"anonymous": "", "patient": s.user(11, auth.RolePatient), "doctor": s.user(12, auth.RoleDoctor),
-		"admin": s.user(13, auth.RoleAdmin), "service billing": s.service("billing"), "service gateway": s.service("gateway"),
+		"anonymous": "", "patient": s.User(11, auth.RolePatient), "doctor": s.User(12, auth.RoleDoctor),
+		"admin": s.User(13, auth.RoleAdmin), "service billing": s.Service("billing"), "service gateway": s.Service("gateway"),
 	}
-	task := s.expect("a task", s.do(http.MethodPost, httpapi.PathRecalculate, tokens["admin"], nil), http.StatusAccepted)
-	taskID := int64(task.body["id"].(float64))
+	task := s.Require("a task", s.Do(http.MethodPost, httpapi.PathRecalculate, tokens["admin"], nil), http.StatusAccepted)
+	taskID := int64(task.Body["id"].(float64))
 	events := 0
 	seen := map[string]bool{}
 	for _, rt := range httpapi.Routes(nil) {
@@ -73,11 +73,11 @@ func TestAccessMatrix(t *testing.T) {
 				ev.EventID = fmt.Sprintf("matrix-%d", events)
 				body = ev
 			}
-			r := s.do(rt.Method, path, tokens[who], body)
-			if r.status != want[i] {
-				t.Errorf("%s as %s: %d, want %d: %s", op, who, r.status, want[i], r.raw)
+			r := s.Do(rt.Method, path, tokens[who], body)
+			if r.Status != want[i] {
+				t.Errorf("%s as %s: %d, want %d: %s", op, who, r.Status, want[i], r.Raw)
 			}
-			if r.status >= 400 && r.header.Get("Content-Type") != "application/problem+json" {
+			if r.Status >= 400 && r.Header.Get("Content-Type") != "application/problem+json" {
 				t.Errorf("%s as %s: error without problem+json", op, who)
 			}
 		}

@@ -1,22 +1,13 @@
 package httpapi_test
 
 import (
-	"bytes"
-	"crypto/ed25519"
-	"crypto/rand"
-	"encoding/json"
-	"fmt"
 	"io"
 	"log/slog"
-	"net/http"
-	"net/http/httptest"
 	"os"
 	"testing"
-	"time"
 
 	"hospital/lib/api"
-	"hospital/lib/auth"
-	"hospital/lib/middleware"
+	"hospital/lib/apitest"
 	"hospital/lib/testkit"
 	"hospital/svc/admin/httpapi"
 	"hospital/svc/admin/oversight"
@@ -28,99 +19,19 @@ func TestMain(m *testing.M) {
 	os.Exit(testkit.Main(m))
 }
 
+// resp is an answer of the API (lib/apitest).
+type resp = apitest.Response
+
 // server is the admin API over HTTP, as the service serves it, with tokens
 // signed by a key of the test's own.
 type server struct {
 	*ot.Env
-	t      *testing.T
-	signer *auth.Signer
-	url    string
+	*apitest.Server
+	t *testing.T
 }
 
 func newServer(t *testing.T, cfg *oversight.Config) *server {
 	t.Helper()
 	e := ot.New(t, cfg)
-	_, key, err := ed25519.GenerateKey(rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	s := &server{Env: e, t: t, signer: auth.NewSigner(key, auth.DefaultIssuer, auth.DefaultAudience)}
-	h, err := api.Handler(httpapi.Routes(e.Svc), api.Options{
-		Verifier: auth.NewVerifier(s.signer.Keys(), auth.DefaultIssuer, auth.DefaultAudience),
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := httptest.NewServer(middleware.Recover(middleware.RequestID(h)))
-	t.Cleanup(srv.Close)
-	s.url = srv.URL
-	return s
-}
-
-// token signs id.
-func (s *server) token(id auth.Identity) string {
-	s.t.Helper()
-	tok, err := s.signer.Sign(id, time.Hour, fmt.Sprintf("jti-%d-%s-%d", id.UserID, id.Service, time.Now().UnixNano()))
-	if err != nil {
-		s.t.Fatal(err)
-	}
-	return tok
-}
-
-func (s *server) user(id int64, role string) string {
-	return s.token(auth.Identity{UserID: id, Role: role, Username: fmt.Sprintf("u%d", id)})
-}
-
-func (s *server) service(name string) string {
-	return s.token(auth.Identity{Role: auth.RoleService, Service: name})
-}
-
-type resp struct {
-	status int
-	raw    []byte
-	body   map[string]any
-	header http.Header
-}
-
-func (r resp) str(k string) string { s, _ := r.body[k].(string); return s }
-
-// do calls the API with token ("" for none); body is JSON, or a string sent as is.
-func (s *server) do(method, path, token string, body any) resp {
-	s.t.Helper()
-	var rd io.Reader
-	switch b := body.(type) {
-	case nil:
-	case string:
-		rd = bytes.NewReader([]byte(b))
-	default:
-		js, _ := json.Marshal(b)
-		rd = bytes.NewReader(js)
-	}
-	req, _ := http.NewRequest(method, s.url+path, rd)
-	if rd != nil {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	if token != "" {
-		req.Header.Set("Authorization", "Bearer "+token)
-	}
-	res, err := http.DefaultClient.Do(req)
-	if err != nil {
-		s.t.Fatalf("%s %s: %v", method, path, err)
-	}
-	defer res.Body.Close()
-	raw, _ := io.ReadAll(res.Body)
-	r := resp{status: res.StatusCode, raw: raw, header: res.Header}
-	_ = json.Unmarshal(raw, &r.body)
-	return r
-}
-
-func (s *server) expect(what string, r resp, status int) resp {
-	s.t.Helper()
-	if r.status != status {
-		s.t.Fatalf("%s: status %d, want %d: %s", what, r.status, status, r.raw)
-	}
-	if status >= 400 && (r.header.Get("Content-Type") != "application/problem+json" || r.str("detail") == "") {
-		s.t.Fatalf("%s: not a problem with a detail: %s", what, r.raw)
-	}
-	return r
+	return &server{Env: e, Server: apitest.Serve(t, httpapi.Routes(e.Svc), api.Options{}), t: t}
 }

@@ -46,12 +46,12 @@ func TestAccessMatrix(t *testing.T) {
 	s := newServer(t, &cfg)
 	allDay(s, s.DoctorA)
 	tokens := map[string]string{
-		"anonymous": "", "patient": s.token(s.user(s.Patient1)), "other patient": s.token(s.user(s.Patient2)),
-		"doctor": s.token(s.user(s.DoctorA)), "other doctor": s.token(s.user(s.DoctorB)),
-		"nurse": s.token(s.user(s.Nurse)), "admin": s.token(s.user(s.Admin)),
-		"pharmacist":           s.token(auth.Identity{UserID: 990001, Role: auth.RolePharmacist}),
-		"service notification": s.token(auth.Identity{Role: auth.RoleService, Service: "notification"}),
-		"service ehr":          s.token(auth.Identity{Role: auth.RoleService, Service: "ehr"}),
+		"anonymous": "", "patient": s.Token(s.user(s.Patient1)), "other patient": s.Token(s.user(s.Patient2)),
+		"doctor": s.Token(s.user(s.DoctorA)), "other doctor": s.Token(s.user(s.DoctorB)),
+		"nurse": s.Token(s.user(s.Nurse)), "admin": s.Token(s.user(s.Admin)),
+		"pharmacist":           s.Token(auth.Identity{UserID: 990001, Role: auth.RolePharmacist}),
+		"service notification": s.Token(auth.Identity{Role: auth.RoleService, Service: "notification"}),
+		"service ehr":          s.Token(auth.Identity{Role: auth.RoleService, Service: "ehr"}),
 	}
 	next := 0
 	// fresh is a new PENDING appointment of patient 1 with doctor A, in a
@@ -59,19 +59,19 @@ func TestAccessMatrix(t *testing.T) {
 	fresh := func(confirmed, begun bool) int64 {
 		next++
 		at := time.Date(2026, 12, 8+next/40, 0, 0, 0, 0, bt.Clinic).Add(time.Duration(next%40) * 30 * time.Minute)
-		a := s.expect("fixture", s.book(s.Patient1, s.DoctorA, at.Format(time.RFC3339)), http.StatusCreated)
+		a := s.Require("fixture", s.book(s.Patient1, s.DoctorA, at.Format(time.RFC3339)), http.StatusCreated)
 		if confirmed {
-			s.expect("fixture confirm", s.as(s.Admin, http.MethodPut, fmt.Sprintf("/api/v1/appointments/%d/confirm/", a.id()), nil), http.StatusOK)
+			s.Require("fixture confirm", s.as(s.Admin, http.MethodPut, fmt.Sprintf("/api/v1/appointments/%d/confirm/", a.ID()), nil), http.StatusOK)
 		}
 		if begun {
 			// As if its time had come: moved to have started a minute ago (each its own minute).
 			start := s.Clock.Now().UTC().Add(-time.Duration(next) * time.Minute).Truncate(time.Minute)
 			if _, err := s.DB.Exec(`UPDATE appointments SET appointment_time = ?, end_time = ?, active_slot = ? WHERE id = ?`,
-				start, start.Add(30*time.Minute), start, a.id()); err != nil {
+				start, start.Add(30*time.Minute), start, a.ID()); err != nil {
 				t.Fatal(err)
 			}
 		}
-		return a.id()
+		return a.ID()
 	}
 
 	seen := map[string]bool{}
@@ -86,11 +86,11 @@ func TestAccessMatrix(t *testing.T) {
 		seen[op] = true
 		for i, who := range callers {
 			path, body := request(op, fresh, s, who, i)
-			r := s.do(rt.Method, path, tokens[who], body)
-			if r.status != want[i] {
-				t.Errorf("%s as %s: %d, want %d: %s", op, who, r.status, want[i], r.raw)
+			r := s.Do(rt.Method, path, tokens[who], body)
+			if r.Status != want[i] {
+				t.Errorf("%s as %s: %d, want %d: %s", op, who, r.Status, want[i], r.Raw)
 			}
-			if r.status >= 400 && r.ctype != "application/problem+json" {
+			if r.Status >= 400 && r.Header.Get("Content-Type") != "application/problem+json" {
 				t.Errorf("%s as %s: error without problem+json", op, who)
 			}
 		}
@@ -149,7 +149,7 @@ func regexpVars(path string) string {
 func allDay(s *server, doctor int64) {
 	s.t.Helper()
 	for d := range 7 {
-		s.expect("schedule", s.as(doctor, http.MethodPost, fmt.Sprintf("/api/v1/doctors/%d/schedule/", doctor), map[string]any{
+		s.Require("schedule", s.as(doctor, http.MethodPost, fmt.Sprintf("/api/v1/doctors/%d/schedule/", doctor), map[string]any{
 			"day_of_week": d, "start_time": "00:00", "end_time": "23:30", "valid_from": "2026-01-01",
 		}), http.StatusCreated)
 	}

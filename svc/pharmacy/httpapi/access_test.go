@@ -44,7 +44,7 @@ func TestAccessMatrix(t *testing.T) {
 		"anonymous": "", "patient": s.user(s.Patient1), "other patient": s.user(s.Patient2),
 		"doctor": s.user(s.DoctorA), "other doctor": s.user(s.DoctorB), "nurse": s.user(s.Nurse),
 		"admin": s.user(s.Admin), "pharmacist": s.user(s.PharmacistA),
-		"service admin": s.service("admin"), "service pharmacy": s.service("pharmacy"),
+		"service admin": s.Service("admin"), "service pharmacy": s.Service("pharmacy"),
 	}
 	para := s.Medication("PARA500", "Paracetamol 500mg", "Paracetamol", "1000")
 	s.Receive(para.ID, "P1", 10000, 300)
@@ -109,11 +109,11 @@ func TestAccessMatrix(t *testing.T) {
 		seen[op] = true
 		for i, who := range callers {
 			path, body := request(op, i)
-			r := s.do(rt.Method, path, tokens[who], body)
-			if r.status != want[i] {
-				t.Errorf("%s as %s: %d, want %d: %s", op, who, r.status, want[i], r.raw)
+			r := s.Do(rt.Method, path, tokens[who], body)
+			if r.Status != want[i] {
+				t.Errorf("%s as %s: %d, want %d: %s", op, who, r.Status, want[i], r.Raw)
 			}
-			if r.status >= 400 && r.ctype != "application/problem+json" {
+			if r.Status >= 400 && r.Header.Get("Content-Type") != "application/problem+json" {
 				t.Errorf("%s as %s: error without problem+json", op, who)
 			}
 		}

@@ -20,17 +20,17 @@ func TestHTTPAnswers(t *testing.T) {
 		return map[string]any{"items_dispensed": []map[string]any{{"prescription_item_id_ref": p.Items[0].ItemID, "quantity_dispensed": q}}}
 	}
 
-	r := s.expect("short", s.do(http.MethodPost, dispense, ph, line(6)), http.StatusConflict)
-	short, _ := r.body["shortages"].([]any)
-	if r.str("code") != "insufficient_stock" || len(short) != 1 || short[0].(map[string]any)["available"] != float64(5) {
-		t.Fatalf("shortage problem: %s", r.raw)
+	r := s.Require("short", s.Do(http.MethodPost, dispense, ph, line(6)), http.StatusConflict)
+	short, _ := r.Body["shortages"].([]any)
+	if r.Str("code") != "insufficient_stock" || len(short) != 1 || short[0].(map[string]any)["available"] != float64(5) {
+		t.Fatalf("shortage problem: %s", r.Raw)
 	}
-	first := s.expect("dispense with a key", s.do(http.MethodPost, dispense, ph, line(2), "Idempotency-Key", "k-1"), http.StatusCreated)
-	again := s.expect("the same key again", s.do(http.MethodPost, dispense, ph, line(2), "Idempotency-Key", "k-1"), http.StatusCreated)
-	if first.str("id") == "" || again.str("id") != first.str("id") || first.str("payment_status") != "PENDING_BILLING" {
-		t.Fatalf("replay: %s / %s", first.raw, again.raw)
+	first := s.Require("dispense with a key", s.Do(http.MethodPost, dispense, ph, line(2), "Idempotency-Key", "k-1"), http.StatusCreated)
+	again := s.Require("the same key again", s.Do(http.MethodPost, dispense, ph, line(2), "Idempotency-Key", "k-1"), http.StatusCreated)
+	if first.Str("id") == "" || again.Str("id") != first.Str("id") || first.Str("payment_status") != "PENDING_BILLING" {
+		t.Fatalf("replay: %s / %s", first.Raw, again.Raw)
 	}
-	s.expect("the key with another body", s.do(http.MethodPost, dispense, ph, line(1), "Idempotency-Key", "k-1"), http.StatusUnprocessableEntity)
+	s.Require("the key with another body", s.Do(http.MethodPost, dispense, ph, line(1), "Idempotency-Key", "k-1"), http.StatusUnprocessableEntity)
 	if got := s.Stock(para.ID).QuantityOnHand; got != 3 {
 		t.Fatalf("on hand %d", got)
 	}
@@ -60,16 +60,16 @@ func TestHTTPAnswers(t *testing.T) {
 		if what == "a key of control chars" {
 			hdr = []string{"Idempotency-Key", "a\tb"}
 		}
-		s.expect(what, s.do(c.method, c.path, ph, c.body, hdr...), c.status)
+		s.Require(what, s.Do(c.method, c.path, ph, c.body, hdr...), c.status)
 	}
 
-	list := s.expect("stock list", s.do(http.MethodGet, "/api/v1/pharmacy/stock/?low_stock=false&search=PARA", ph, nil), http.StatusOK)
-	results, _ := list.body["results"].([]any)
-	if list.body["count"] != float64(1) || len(results) != 1 || results[0].(map[string]any)["quantity_on_hand"] != float64(3) {
-		t.Fatalf("stock list: %s", list.raw)
+	list := s.Require("stock list", s.Do(http.MethodGet, "/api/v1/pharmacy/stock/?low_stock=false&search=PARA", ph, nil), http.StatusOK)
+	results, _ := list.Body["results"].([]any)
+	if list.Body["count"] != float64(1) || len(results) != 1 || results[0].(map[string]any)["quantity_on_hand"] != float64(3) {
+		t.Fatalf("stock list: %s", list.Raw)
 	}
-	card := s.expect("stock card", s.do(http.MethodGet, "/api/v1/pharmacy/stock/"+para.ID+"/movements/?kind=DISPENSE", ph, nil), http.StatusOK)
-	if card.body["count"] != float64(1) {
-		t.Fatalf("stock card: %s", card.raw)
+	card := s.Require("stock card", s.Do(http.MethodGet, "/api/v1/pharmacy/stock/"+para.ID+"/movements/?kind=DISPENSE", ph, nil), http.StatusOK)
+	if card.Body["count"] != float64(1) {
+		t.Fatalf("stock card: %s", card.Raw)
 	}
 }
