@@ -14,7 +14,7 @@
 #   then    recovery times under faults (the chaos suite), each service's own
 #           load run, and the Go micro-benchmarks
 #
-# Environment: LOAD_DURATION (8s per measure), BENCHTIME (1s, micro-benchmarks),
+# Environment: LOAD_DURATION (6s per measure), BENCHTIME (500ms, micro-benchmarks),
 # BENCH_ONLY (a space-separated subset of: gateway me appointments
 # notifications rss chaos services micro; default all).
 set -euo pipefail
@@ -25,8 +25,8 @@ export HOSPITAL_TOOLS_BIN=${HOSPITAL_TOOLS_BIN:-$HOME/.cache/hospital/bin}
 # Debian keeps PostgreSQL 15's initdb and pg_ctl off PATH; the runs start
 # their own throwaway PostgreSQL clusters for FerretDB.
 export PATH="$HOSPITAL_TOOLS_BIN:$PATH:/usr/lib/postgresql/15/bin:/usr/sbin:/sbin"
-export LOAD_DURATION=${LOAD_DURATION:-8s}
-benchtime=${BENCHTIME:-1s}
+export LOAD_DURATION=${LOAD_DURATION:-6s}
+benchtime=${BENCHTIME:-500ms}
 only=" ${BENCH_ONLY:-gateway me appointments notifications rss chaos services micro} "
 
 out=$root/docs/BENCHMARKS.md
