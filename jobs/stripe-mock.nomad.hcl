@@ -1,6 +1,7 @@
 # stripe-mock: Stripe's official mock of its API, standing in for Stripe in
 # local runs. The billing service's Stripe client points its backend URL at
-# http://127.0.0.1:12111 and uses the test key sk_test_123. Stateless: it
+# http://127.0.0.1:12111 with a test-mode key (make run generates one into
+# the billing service's Nomad Variable, never into a job). Stateless: it
 # checks each request against Stripe's OpenAPI document and answers fixtures.
 #
 # Local only: a cluster talks to Stripe itself (the billing service's

@@ -74,8 +74,9 @@ for svc in "${SERVICE_LIST[@]}"; do
   uses_store "$svc" mysql && ensure_secret "DB_PASSWORD_$(upper "$svc")" "$(rand)"
   [[ $svc == user ]] || ensure_secret "SERVICE_SECRET_$(upper "$svc")" "$(rand)"
 done
-# A provider's key for the local run: stripe-mock accepts any test-mode key.
-in_list billing "${SERVICE_LIST[@]}" && ensure_secret BILLING__STRIPE_SECRET_KEY sk_test_123
+# A provider's key for the local run: stripe-mock accepts any test-mode key
+# (sk_test_ and one more part without "_"), so each install makes its own.
+in_list billing "${SERVICE_LIST[@]}" && ensure_secret BILLING__STRIPE_SECRET_KEY "sk_test_$(rand)"
 ensure_secret BOOTSTRAP_ADMIN_USERNAME admin
 ensure_secret BOOTSTRAP_ADMIN_EMAIL admin@hospital.local
 ensure_secret BOOTSTRAP_ADMIN_PASSWORD "$(rand)Aa9"
@@ -427,7 +428,7 @@ The hospital platform is running.
   Nomad UI            http://127.0.0.1:4646/ui
   Central logs (UI)   http://127.0.0.1:9428/select/vmui/
   Mailpit (email)     http://127.0.0.1:8025
-  stripe-mock         http://127.0.0.1:12111 (key sk_test_123)
+  stripe-mock         http://127.0.0.1:12111 (key: BILLING__STRIPE_SECRET_KEY in secrets.env)
   MariaDB             127.0.0.1:3306     PostgreSQL  127.0.0.1:5432
   FerretDB (MongoDB)  mongodb://ferretdb:<FERRETDB_PASSWORD>@127.0.0.1:27017/?authMechanism=PLAIN
   (every store listens on 127.0.0.1 only and needs a password)
