@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -41,7 +42,11 @@ func following(t *testing.T, c *consul.Client, s *auth.Signer, prefix string, lo
 	return auth.NewVerifier(s.Keys(), auth.DefaultIssuer, auth.DefaultAudience, auth.WithCache(0), auth.WithRevocations(r))
 }
 
-func prefixFor(t *testing.T) string { return "test/" + t.Name() + "/" }
+// prefixFor is a KV prefix of the test's own, fresh on every run (the
+// Consul agent is shared, and -count reruns a test by the same name).
+func prefixFor(t *testing.T) string {
+	return "test/" + t.Name() + "/" + strconv.FormatInt(time.Now().UnixNano(), 36) + "/"
+}
 
 // refused waits until v refuses tok as revoked.
 func refused(t *testing.T, v *auth.Verifier, tok string) {
@@ -81,7 +86,8 @@ func TestRevokedUserTokensAreRefusedEverywhere(t *testing.T) {
 		}
 	}
 
-	if err := pub.RevokeUser(ctx, 11, time.Now()); err != nil {
+	revokedAt := time.Now()
+	if err := pub.RevokeUser(ctx, 11, revokedAt); err != nil {
 		t.Fatal(err)
 	}
 	refused(t, a, doctor)
@@ -90,7 +96,10 @@ func TestRevokedUserTokensAreRefusedEverywhere(t *testing.T) {
 		t.Fatalf("another user's token refused: %v", err)
 	}
 	// A token issued after the revocation (the user signed in again) is good.
-	time.Sleep(2 * time.Millisecond) // iat has millisecond precision; "after" needs the next one
+	// iat has millisecond precision: "after" is from the next millisecond on.
+	for time.Now().UnixMilli() <= revokedAt.UnixMilli() {
+		runtime.Gosched()
+	}
 	fresh := sign(auth.Identity{UserID: 11, Role: auth.RoleDoctor, SessionID: "sess-c"})
 	if _, err := b.Verify(ctx, fresh); err != nil {
 		t.Fatalf("token issued after the revocation refused: %v", err)

@@ -177,7 +177,7 @@ func TestStoppingInstanceHandsBackWhatItReserved(t *testing.T) {
 	// instance deliver the reserved logs in time.
 	a := notify.NewWorker(e.Store, notify.Senders{"EMAIL": g}, nt.WorkerOptions(notify.WorkerOptions{Instance: "a", Lease: time.Hour}))
 	svc := notify.New(e.Store, nil, a, notify.Options{})
-	stopA := nt.RunWorker(t, a)
+	cancelA, stoppedA := nt.StartWorker(t, a)
 	send := func(i int) string {
 		in := nt.Registered(e.Patient, "lan")
 		in.RecipientContact = &notify.ContactOverride{Email: fmt.Sprintf("r%d@patients.test", i)}
@@ -198,8 +198,10 @@ func TestStoppingInstanceHandsBackWhatItReserved(t *testing.T) {
 			t.Fatalf("log %s not reserved for the lease: next attempt %s", id, l.NextAttemptAt)
 		}
 	}
-	go func() { time.Sleep(50 * time.Millisecond); close(g.open) }()
-	stopA()
+	// A is told to stop while its send is in flight; the send then ends.
+	cancelA()
+	close(g.open)
+	<-stoppedA
 	b := e.NewWorker(e.NewStore("b"), notify.WorkerOptions{Instance: "b"})
 	nt.RunWorker(t, b)
 	if l := e.WaitLog(first, "sent", nt.Sent); l.SentBy != "a" {

@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"errors"
+	"runtime"
 	"sync"
 	"testing"
 	"time"
@@ -26,7 +27,7 @@ func TestLocksSerialiseOneKeyAndGiveUpWithTheContext(t *testing.T) {
 			inside++
 			most = max(most, inside)
 			mu.Unlock()
-			time.Sleep(time.Millisecond) // hold it a moment, so others queue
+			runtime.Gosched() // let the others try for it while it is held
 			mu.Lock()
 			inside--
 			mu.Unlock()

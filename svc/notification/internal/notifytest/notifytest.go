@@ -12,7 +12,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http/httptest"
-	"sync"
 	"testing"
 	"time"
 
@@ -183,13 +182,19 @@ func (e *Env) NewWorker(st *store.Store, o notify.WorkerOptions) *notify.Worker 
 
 // RunWorker runs w until the returned stop is called (or the test ends).
 func RunWorker(t testing.TB, w *notify.Worker) (stop func()) {
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() { w.Run(ctx); close(done) }()
-	var once sync.Once
-	stop = func() { once.Do(func() { cancel(); <-done }) }
-	t.Cleanup(stop)
-	return stop
+	cancel, done := StartWorker(t, w)
+	return func() { cancel(); <-done }
+}
+
+// StartWorker runs w until cancel; done closes once it has stopped (its
+// last round recorded, its reservations handed back). It is stopped when t
+// ends.
+func StartWorker(t testing.TB, w *notify.Worker) (cancel func(), done <-chan struct{}) {
+	ctx, stop := context.WithCancel(context.Background())
+	finished := make(chan struct{})
+	go func() { w.Run(ctx); close(finished) }()
+	t.Cleanup(func() { stop(); <-finished })
+	return stop, finished
 }
 
 // Identities the tests act as.
