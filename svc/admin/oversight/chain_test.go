@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"hospital/lib/apitest"
 	"hospital/lib/audit"
 	"hospital/lib/auth"
 	"hospital/lib/testkit"
@@ -93,13 +94,13 @@ func TestIngestRefusesWhatItCannotStoreFaithfully(t *testing.T) {
 		ev.EventID = "case-" + strings.ReplaceAll(name, " ", "-")
 		c.mod(&ev)
 		_, err := e.Svc.Ingest(ot.AsService("lab"), ev)
-		if ot.Status(err) != 400 || len(ot.FieldError(err, c.field)) == 0 {
+		if apitest.Status(err) != 400 || len(apitest.FieldErrors(err, c.field)) == 0 {
 			t.Errorf("%s: %v (want a 400 on %s)", name, err, c.field)
 		}
 	}
 	// A service writes in its own name only.
 	_, err := e.Svc.Ingest(ot.AsService("billing"), base)
-	if ot.Status(err) != 400 || len(ot.FieldError(err, "service_name")) == 0 {
+	if apitest.Status(err) != 400 || len(apitest.FieldErrors(err, "service_name")) == 0 {
 		t.Errorf("billing sending lab's event: %v", err)
 	}
 	if n := e.Count(`SELECT COUNT(*) FROM audit_log`); n != 0 {

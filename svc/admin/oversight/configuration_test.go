@@ -9,6 +9,7 @@ import (
 
 	consul "github.com/hashicorp/consul/api"
 
+	"hospital/lib/apitest"
 	"hospital/lib/settings"
 	"hospital/svc/admin/oversight"
 	ot "hospital/svc/admin/oversight/oversighttest"
@@ -33,12 +34,12 @@ func TestConfigurationIsValidatedStoredPublishedAndAudited(t *testing.T) {
 	// Refused: values the key does not take, unknown keys, bad names.
 	for _, bad := range []string{`"-5"`, `"12.345"`, `"free"`, `null`, `true`, `{}`} {
 		_, err := e.Svc.PutConfiguration(admin, fee, oversight.ConfigurationRequest{Value: raw(bad)})
-		if ot.Status(err) != 400 || len(ot.FieldError(err, "value")) == 0 {
+		if apitest.Status(err) != 400 || len(apitest.FieldErrors(err, "value")) == 0 {
 			t.Errorf("fee %s: %v", bad, err)
 		}
 	}
 	_, err = e.Svc.PutConfiguration(admin, "nobody.reads_this", oversight.ConfigurationRequest{Value: raw(`1`)})
-	if ot.Status(err) != 400 || len(ot.FieldError(err, "key")) == 0 {
+	if apitest.Status(err) != 400 || len(apitest.FieldErrors(err, "key")) == 0 {
 		t.Errorf("unknown key: %v", err)
 	}
 	_, err = e.Svc.PutConfiguration(admin, "Bad Key", oversight.ConfigurationRequest{Value: raw(`1`)})

@@ -10,6 +10,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"hospital/lib/apitest"
 	"hospital/lib/testkit"
 	"hospital/svc/appointment/booking"
 	bt "hospital/svc/appointment/booking/bookingtest"
@@ -29,7 +30,7 @@ func TestConcurrentBookingsOfOneSlot(t *testing.T) {
 			defer wg.Done()
 			<-start
 			_, err := e.Book(e.Many[i], e.DoctorA, at)
-			statuses[i] = bt.Status(err)
+			statuses[i] = apitest.Status(err)
 		}()
 	}
 	close(start)
@@ -74,7 +75,7 @@ func TestBadInputIsRefusedAndWritesNothing(t *testing.T) {
 		_, err := e.Svc.Book(e.As(e.Patient1), in)
 		e.Expect(name, err, http.StatusBadRequest)
 		// The user service refuses these doctors, not their (missing) schedule.
-		if strings.Contains(name, "doctor") && name != "doctor without plan" && bt.FieldError(err, "doctor_id") == nil {
+		if strings.Contains(name, "doctor") && name != "doctor without plan" && apitest.FieldErrors(err, "doctor_id") == nil {
 			t.Fatalf("%s: no doctor_id error: %v", name, err)
 		}
 	}
@@ -88,7 +89,7 @@ func TestBadInputIsRefusedAndWritesNothing(t *testing.T) {
 	for name, patient := range map[string]int64{"inactive patient": e.InactivePatient, "not a patient": e.DoctorB, "unknown patient": 424242} {
 		_, err := e.Svc.Book(e.As(e.Nurse), booking.BookRequest{DoctorID: e.DoctorA, AppointmentTime: at, PatientID: &patient})
 		e.Expect("nurse books for "+name, err, http.StatusBadRequest)
-		if bt.FieldError(err, "patient_id") == nil {
+		if apitest.FieldErrors(err, "patient_id") == nil {
 			t.Fatalf("nurse books for %s: no patient_id error: %v", name, err)
 		}
 	}
@@ -166,7 +167,7 @@ func TestBookingLimits(t *testing.T) {
 
 	_, err := e.Book(e.Patient1, e.DoctorA, bt.Slot(15, "09:00"))
 	e.Expect("beyond the horizon", err, http.StatusBadRequest)
-	if msg := bt.FieldError(err, "appointment_time"); len(msg) != 1 || !strings.Contains(msg[0], "14 days") {
+	if msg := apitest.FieldErrors(err, "appointment_time"); len(msg) != 1 || !strings.Contains(msg[0], "14 days") {
 		t.Fatalf("horizon message: %v", err)
 	}
 	_, err = e.Book(e.Patient1, e.DoctorA, bt.Slot(14, "08:00")) // 13 days 20 hours ahead
@@ -230,7 +231,7 @@ func TestUserLookupsAreCachedForTheTTL(t *testing.T) {
 	t.Cleanup(func() { e.Users.Activate(t, admin, doctor) })
 	err = testkit.Until(context.Background(), 20*time.Second, nil, func(context.Context) error {
 		_, err := e.Book(e.Many[4], doctor, bt.Slot(2, "08:00"))
-		if bt.Status(err) != http.StatusBadRequest || bt.FieldError(err, "doctor_id") == nil {
+		if apitest.Status(err) != http.StatusBadRequest || apitest.FieldErrors(err, "doctor_id") == nil {
 			return fmt.Errorf("deactivated doctor still bookable: %v", err)
 		}
 		return nil

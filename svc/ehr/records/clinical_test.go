@@ -8,6 +8,7 @@ import (
 
 	"go.mongodb.org/mongo-driver/v2/bson"
 
+	"hospital/lib/apitest"
 	"hospital/lib/audit"
 	"hospital/svc/ehr/records"
 	rt "hospital/svc/ehr/records/recordstest"
@@ -106,7 +107,7 @@ func TestEncounterLifecycle(t *testing.T) {
 		"someone else's id": {HeartRate: ptr(70), NurseID: e.Nurse2},
 	} {
 		_, err := e.Svc.AddVitals(nurse, pat, enc.EncounterID, "", in)
-		if s := rt.Status(err); s != http.StatusBadRequest && s != http.StatusForbidden {
+		if s := apitest.Status(err); s != http.StatusBadRequest && s != http.StatusForbidden {
 			t.Errorf("%s: %d %v", name, s, err)
 		}
 	}

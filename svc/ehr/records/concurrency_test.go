@@ -6,6 +6,7 @@ import (
 	"sync"
 	"testing"
 
+	"hospital/lib/apitest"
 	"hospital/svc/ehr/records"
 	rt "hospital/svc/ehr/records/recordstest"
 	"hospital/svc/ehr/store"
@@ -81,7 +82,7 @@ func TestConcurrentDiagnoses(t *testing.T) {
 				records.DiagnosisUpdate{Description: ptr(fmt.Sprintf("revised %d", i))})
 			mu.Lock()
 			defer mu.Unlock()
-			switch rt.Status(err) {
+			switch apitest.Status(err) {
 			case http.StatusOK:
 				ok++
 			case http.StatusConflict:
@@ -106,7 +107,7 @@ func TestConcurrentDiagnoses(t *testing.T) {
 				records.DiagnosisRequest{ICDCode: "R51", Description: "Headache", IsPrimary: true})
 			mu.Lock()
 			defer mu.Unlock()
-			switch rt.Status(err) {
+			switch apitest.Status(err) {
 			case http.StatusOK:
 				primaries++
 			case http.StatusBadRequest:

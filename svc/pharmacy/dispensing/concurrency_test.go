@@ -8,6 +8,7 @@ import (
 
 	"go.mongodb.org/mongo-driver/v2/bson"
 
+	"hospital/lib/apitest"
 	"hospital/svc/pharmacy/dispensing"
 	dt "hospital/svc/pharmacy/dispensing/dispensingtest"
 )
@@ -43,7 +44,7 @@ func race(e *dt.Env, svcs []*dispensing.Service, ps []dispensing.Prescription, q
 				in.ItemsDispensed = append(in.ItemsDispensed, dispensing.DispenseItemRequest{PrescriptionItemIDRef: it.ItemID, QuantityDispensed: qty[i]})
 			}
 			_, err := svcs[i%len(svcs)].Dispense(e.As(pharmacist), p.ID, "", in)
-			statuses[i] = dt.Status(err)
+			statuses[i] = apitest.Status(err)
 			if err != nil && dt.Code(err) != "insufficient_stock" {
 				e.T.Errorf("dispense %d: %v", i, err)
 			}

@@ -9,6 +9,7 @@ import (
 
 	"go.mongodb.org/mongo-driver/v2/bson"
 
+	"hospital/lib/apitest"
 	"hospital/lib/apperr"
 	"hospital/lib/testkit"
 	"hospital/svc/pharmacy/dispensing"
@@ -92,7 +93,7 @@ func TestPrescribeChecksAllergiesInTheEHR(t *testing.T) {
 	}
 	err = testkit.Until(context.Background(), 30*time.Second, nil, func(context.Context) error {
 		_, err := e.Svc.Prescribe(doc, "", prescribeRequest(unknown, para))
-		if dt.Status(err) != http.StatusServiceUnavailable {
+		if apitest.Status(err) != http.StatusServiceUnavailable {
 			return fmt.Errorf("with the EHR stopped: %v", err)
 		}
 		return nil

@@ -10,16 +10,14 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net/http"
 	"testing"
 	"time"
 
 	"hospital/lib/adminapi"
-	"hospital/lib/apperr"
+	"hospital/lib/apitest"
 	"hospital/lib/audit"
 	"hospital/lib/auth"
 	"hospital/lib/discovery"
-	"hospital/lib/problem"
 	"hospital/lib/settings"
 	"hospital/lib/svcclient"
 	"hospital/lib/testkit"
@@ -165,31 +163,10 @@ func (e *Env) Count(query string, args ...any) int {
 	return n
 }
 
-// Status is the HTTP status err would be answered with (200 for nil).
-func Status(err error) int {
-	if err == nil {
-		return http.StatusOK
-	}
-	if e, ok := apperr.As(err); ok {
-		return problem.StatusOf(e.Kind)
-	}
-	return http.StatusInternalServerError
-}
-
-// Expect fails the test unless err answers status.
+// Expect fails the test unless err is answered with status.
 func (e *Env) Expect(what string, err error, status int) {
 	e.T.Helper()
-	if got := Status(err); got != status {
-		e.T.Fatalf("%s: status %d, want %d (%v)", what, got, status, err)
-	}
-}
-
-// FieldError is the messages of field in err (an invalid-input error).
-func FieldError(err error, field string) []string {
-	if e, ok := apperr.As(err); ok {
-		return e.Fields[field]
-	}
-	return nil
+	apitest.ExpectStatus(e.T, what, err, status)
 }
 
 // DropGuards lets a test change the log the way an intruder with write access

@@ -6,16 +6,14 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
-	"net/http"
 	"sync/atomic"
 	"testing"
 	"time"
 
-	"hospital/lib/apperr"
+	"hospital/lib/apitest"
 	"hospital/lib/auth"
 	"hospital/lib/discovery"
 	"hospital/lib/outbox"
-	"hospital/lib/problem"
 	"hospital/lib/svcclient"
 	"hospital/lib/testkit"
 	"hospital/lib/userapi"
@@ -157,29 +155,8 @@ func (e *Env) Message(key string) (outbox.Record, map[string]any) {
 	return rec, body
 }
 
-// Status is the HTTP status err would be answered with (200 for nil).
-func Status(err error) int {
-	if err == nil {
-		return http.StatusOK
-	}
-	if e, ok := apperr.As(err); ok {
-		return problem.StatusOf(e.Kind)
-	}
-	return http.StatusInternalServerError
-}
-
-// Expect fails the test unless err answers status.
+// Expect fails the test unless err is answered with status.
 func (e *Env) Expect(what string, err error, status int) {
 	e.T.Helper()
-	if got := Status(err); got != status {
-		e.T.Fatalf("%s: status %d, want %d (%v)", what, got, status, err)
-	}
-}
-
-// FieldError is the message of field in err (an invalid-input error).
-func FieldError(err error, field string) []string {
-	if e, ok := apperr.As(err); ok {
-		return e.Fields[field]
-	}
-	return nil
+	apitest.ExpectStatus(e.T, what, err, status)
 }

@@ -7,7 +7,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
-	"net/http"
 	"testing"
 	"time"
 
@@ -15,13 +14,13 @@ import (
 	"go.mongodb.org/mongo-driver/v2/mongo"
 
 	"hospital/lib/adminapi"
+	"hospital/lib/apitest"
 	"hospital/lib/appointmentapi"
 	"hospital/lib/audit"
 	"hospital/lib/auth"
 	"hospital/lib/discovery"
 	"hospital/lib/mongodb"
 	"hospital/lib/outbox/mongoqueue"
-	"hospital/lib/problem"
 	"hospital/lib/svcclient"
 	"hospital/lib/testkit"
 	"hospital/lib/userapi"
@@ -170,22 +169,8 @@ func (e *Env) Events(action string) []audit.Event {
 	return out
 }
 
-// Status is the HTTP status err is answered with (200 for nil, 500 for an
-// error that is not a problem).
-func Status(err error) int {
-	if err == nil {
-		return http.StatusOK
-	}
-	if p, ok := problem.FromError(err); ok {
-		return p.Status
-	}
-	return http.StatusInternalServerError
-}
-
 // Expect fails the test unless err is answered with status.
 func (e *Env) Expect(what string, err error, status int) {
 	e.T.Helper()
-	if got := Status(err); got != status {
-		e.T.Fatalf("%s: %d, want %d (%v)", what, got, status, err)
-	}
+	apitest.ExpectStatus(e.T, what, err, status)
 }

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net/http"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -15,12 +14,12 @@ import (
 	"go.mongodb.org/mongo-driver/v2/mongo"
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
 
+	"hospital/lib/apitest"
 	"hospital/lib/apperr"
 	"hospital/lib/auth"
 	"hospital/lib/discovery"
 	"hospital/lib/ehrapi"
 	"hospital/lib/mongodb"
-	"hospital/lib/problem"
 	"hospital/lib/svcclient"
 	"hospital/lib/testkit"
 	"hospital/lib/userapi"
@@ -226,23 +225,10 @@ func (e *Env) Count(coll string, filter bson.D) int {
 	return int(n)
 }
 
-// Status is the HTTP status err would be answered with (200 for nil).
-func Status(err error) int {
-	if err == nil {
-		return http.StatusOK
-	}
-	if p, ok := problem.FromError(err); ok {
-		return p.Status
-	}
-	return http.StatusInternalServerError
-}
-
-// Expect fails the test unless err answers status.
+// Expect fails the test unless err is answered with status.
 func (e *Env) Expect(what string, err error, status int) {
 	e.T.Helper()
-	if got := Status(err); got != status {
-		e.T.Fatalf("%s: status %d, want %d (%v)", what, got, status, err)
-	}
+	apitest.ExpectStatus(e.T, what, err, status)
 }
 
 // Code is the problem code of err ("" if none).
